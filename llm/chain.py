@@ -1,0 +1,94 @@
+"""The fallback chain: each enabled model slot in order, then the algorithm.
+
+Plain data in, plain data out: the caller (routes.optimize) saves the run and its attempts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llm.backends import BackendError, propose_route
+from llm.config import SlotConfig
+from routes.engine import Route, solve
+from routes.planning import Plan
+
+logger = logging.getLogger(__name__)
+
+GREEDY = "greedy"
+
+
+@dataclass
+class AttemptRecord:
+    slot: str
+    status: str
+    reason: str
+    duration_ms: float
+    model_file: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChainOutcome:
+    route: Route | None
+    model_used: str
+    attempts: list[AttemptRecord]
+
+    @property
+    def fallback_reason(self) -> str:
+        failed = [a for a in self.attempts if a.status != "ok"]
+        return "; ".join(f"{a.slot}: {a.reason}" for a in failed)
+
+
+def _elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def run_chain(plan: Plan, slots: Iterable[SlotConfig], *, fallback: bool = True) -> ChainOutcome:
+    """Ask each slot for a route; the first acceptable one wins, else the algorithm's."""
+    started = time.perf_counter()
+    baseline = solve(plan.problem)
+    baseline_ms = _elapsed_ms(started)
+
+    attempts: list[AttemptRecord] = []
+    for config in slots:
+        started = time.perf_counter()
+        try:
+            proposal = propose_route(config, plan, baseline)
+        except BackendError as exc:
+            logger.info("slot %s: %s (%s)", config.name, exc.status, exc.reason)
+            attempts.append(
+                AttemptRecord(
+                    slot=config.name,
+                    status=exc.status,
+                    reason=exc.reason,
+                    duration_ms=_elapsed_ms(started),
+                    model_file=config.model_file or config.remote_model,
+                    stats=exc.stats,
+                    metrics=exc.metrics,
+                )
+            )
+            continue
+        attempts.append(
+            AttemptRecord(
+                slot=config.name,
+                status="ok",
+                reason="",
+                duration_ms=_elapsed_ms(started),
+                model_file=config.model_file or config.remote_model,
+                stats=proposal.stats,
+                metrics=proposal.metrics,
+            )
+        )
+        return ChainOutcome(route=proposal.route, model_used=config.name, attempts=attempts)
+
+    if not fallback:
+        return ChainOutcome(route=None, model_used="", attempts=attempts)
+    attempts.append(
+        AttemptRecord(slot=GREEDY, status="ok", reason="", duration_ms=baseline_ms)
+    )
+    return ChainOutcome(route=baseline, model_used=GREEDY, attempts=attempts)

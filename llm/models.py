@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import os
+
+from django.db import models
+
+from llm.config import SlotConfig
+
+
+class ModelSlotQuerySet(models.QuerySet):
+    def in_chain(self) -> ModelSlotQuerySet:
+        return self.filter(enabled=True).order_by("position", "name")
+
+
+class ModelSlot(models.Model):
+    """One of the three models of the chain (qwen, tpro, llama), editable in the admin."""
+
+    class Backend(models.TextChoices):
+        LOCAL = "local", "Local GGUF file"
+        REMOTE = "remote", "Remote OpenAI-compatible server"
+
+    name = models.SlugField(max_length=20, unique=True)
+    display_name = models.CharField(max_length=100)
+    role = models.CharField(max_length=20, help_text="primary, secondary or fallback")
+    position = models.PositiveSmallIntegerField(help_text="Order in the fallback chain (1 first).")
+    enabled = models.BooleanField(default=True)
+    backend = models.CharField(max_length=10, choices=Backend.choices, default=Backend.LOCAL)
+    endpoint_url = models.URLField(
+        blank=True, help_text="For a remote slot: the server's base URL, e.g. http://host:8080/v1"
+    )
+    model_file = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="GGUF file: a path, or a name looked up in the models folder, then the project.",
+    )
+    remote_model = models.CharField(
+        max_length=200, blank=True, help_text="Model name sent to a remote server."
+    )
+    hf_repo = models.CharField("Hugging Face repo", max_length=200, blank=True)
+    hf_file = models.CharField("Hugging Face file", max_length=200, blank=True)
+    quantization = models.CharField(max_length=20, blank=True)
+    n_threads = models.SmallIntegerField(default=4)
+    n_gpu_layers = models.SmallIntegerField(default=0, help_text="-1 offloads every layer.")
+    n_ctx = models.PositiveIntegerField(default=2048)
+    n_batch = models.PositiveIntegerField(default=512)
+    timeout = models.FloatField(default=120, help_text="Seconds an answer may take.")
+    max_tokens = models.PositiveIntegerField(default=1024)
+    temperature = models.FloatField(default=0.0)
+
+    objects = ModelSlotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display_name})"
+
+    @property
+    def env_prefix(self) -> str:
+        return self.name.upper()
+
+    def environment_overrides(self) -> dict[str, str]:
+        """Fields set by the seed's `<NAME>_API_ENDPOINT` / `<NAME>_MODEL_ID` variables."""
+        overrides: dict[str, str] = {}
+        endpoint = os.environ.get(f"{self.env_prefix}_API_ENDPOINT", "").strip()
+        model_id = os.environ.get(f"{self.env_prefix}_MODEL_ID", "").strip()
+        remote = bool(endpoint) and endpoint.lower() != "local"
+        if endpoint:
+            overrides["backend"] = self.Backend.REMOTE if remote else self.Backend.LOCAL
+            if remote:
+                overrides["endpoint_url"] = endpoint
+        if model_id:
+            is_remote = remote or (not endpoint and self.backend == self.Backend.REMOTE)
+            overrides["remote_model" if is_remote else "model_file"] = model_id
+        return overrides
+
+    @property
+    def config(self) -> SlotConfig:
+        overrides = self.environment_overrides()
+        values = {
+            name: overrides.get(name, getattr(self, name))
+            for name in ("backend", "endpoint_url", "model_file", "remote_model")
+        }
+        return SlotConfig(
+            name=self.name,
+            n_threads=self.n_threads,
+            n_gpu_layers=self.n_gpu_layers,
+            n_ctx=self.n_ctx,
+            n_batch=self.n_batch,
+            timeout=self.timeout,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            from_environment=frozenset(overrides),
+            **values,
+        )
+
+
+class AttemptQuerySet(models.QuerySet):
+    def for_slot(self, name: str) -> AttemptQuerySet:
+        return self.filter(slot=name)
+
+
+class Attempt(models.Model):
+    """One link of the chain tried for one run: the per-model timing history."""
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        REJECTED = "rejected"
+        TIMEOUT = "timeout"
+        NOT_FOUND = "not_found", "not found"
+        REFUSED_MEMORY = "refused_memory", "refused for memory"
+        ERROR = "error"
+        UNAVAILABLE = "unavailable"
+        SKIPPED = "skipped"
+
+    run = models.ForeignKey(
+        "routes.RouteRun", on_delete=models.CASCADE, related_name="attempts", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    slot = models.CharField(max_length=20, db_index=True)
+    model_file = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    stops = models.PositiveIntegerField(default=0)
+    load_ms = models.FloatField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    prompt_ms = models.FloatField(null=True, blank=True)
+    generation_ms = models.FloatField(null=True, blank=True)
+    tokens_per_second = models.FloatField(null=True, blank=True)
+    duration_ms = models.FloatField()
+    # Route metrics of the model's raw proposal and of the final (repaired, improved) route.
+    metrics = models.JSONField(default=dict, blank=True)
+
+    objects = AttemptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run_id", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.slot}: {self.status}"
+
+    def as_json(self) -> dict:
+        return {
+            "model": self.slot,
+            "status": self.status,
+            "reason": self.reason or None,
+            "duration_ms": round(self.duration_ms, 1),
+        }

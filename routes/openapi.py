@@ -1,0 +1,222 @@
+"""The OpenAPI document served at /openapi.json and shown by Swagger UI at /docs.
+
+Request schemas come from routes.schema (one source of truth); the answer is described here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routes.schema import OptimizeRequest
+
+_TIME = {"type": "string", "pattern": "^\\d{2}:\\d{2}$", "example": "09:40"}
+
+ROUTE_RESPONSE: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "model_used", "locations", "stops", "skipped", "attempts"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["done", "failed"]},
+        "model_used": {"type": "string", "enum": ["qwen", "tpro", "llama", "greedy"]},
+        "fallback_reason": {
+            "type": ["string", "null"],
+            "description": "Why the earlier links of the chain did not answer.",
+        },
+        "requested_model": {"type": ["string", "null"]},
+        "locations": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Visit order as location IDs.",
+        },
+        "stops": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "ID": {"type": "string"},
+                    "name": {"type": "string"},
+                    "arrival": _TIME,
+                    "wait_minutes": {"type": "number"},
+                    "start": _TIME,
+                    "departure": _TIME,
+                    "km_from_previous": {"type": "number"},
+                    "late": {"type": "boolean"},
+                },
+            },
+        },
+        "skipped": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"ID": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
+        "total_distance_km": {"type": "number"},
+        "total_travel_minutes": {"type": "number"},
+        "total_time_hours": {"type": "number"},
+        "total_cost_rub": {"type": "number"},
+        "violations": {"type": "integer", "description": "Window or day-end breaches (0 = feasible)."},
+        "attempts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "model": {"type": "string"},
+                    "status": {
+                        "type": "string",
+                        "enum": [
+                            "ok",
+                            "rejected",
+                            "timeout",
+                            "not_found",
+                            "refused_memory",
+                            "error",
+                            "unavailable",
+                        ],
+                    },
+                    "reason": {"type": ["string", "null"]},
+                    "duration_ms": {"type": "number"},
+                },
+            },
+        },
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+ERROR: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+EXAMPLE = {
+    "locations": [
+        {
+            "ID": "loc_1",
+            "name": "Красная площадь",
+            "address": "Москва",
+            "lat": 55.7539,
+            "lon": 37.6208,
+            "time_window_start": "10:00",
+            "time_window_end": "22:00",
+            "priority": "high",
+        },
+        {
+            "ID": "loc_2",
+            "name": "Парк Горького",
+            "address": "Москва",
+            "lat": 55.7298,
+            "lon": 37.5995,
+            "time_window_start": "08:00",
+            "time_window_end": "23:00",
+            "priority": "medium",
+        },
+    ],
+    "constraints": {},
+}
+
+
+def _optimize_operation(summary: str, description: str, *, slot: bool) -> dict[str, Any]:
+    responses = {
+        "200": {"description": "The route", "content": _json({"$ref": "#/components/schemas/Route"})},
+        "400": {"description": "Bad input", "content": _json({"$ref": "#/components/schemas/Error"})},
+        "413": {"description": "Body too large", "content": _json({"$ref": "#/components/schemas/Error"})},
+    }
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "description": description,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/OptimizeRequest"},
+                    "example": EXAMPLE,
+                }
+            },
+        },
+        "responses": responses,
+    }
+    if slot:
+        responses["503"] = {"description": "That model cannot answer (and no fallback asked)"}
+        operation["parameters"] = [
+            {
+                "name": "fallback",
+                "in": "query",
+                "schema": {"type": "integer", "enum": [0, 1]},
+                "description": "1: when this model cannot answer, continue down the chain.",
+            }
+        ]
+    return operation
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def openapi_document(slots: list[str], max_locations: int) -> dict[str, Any]:
+    schemas = OptimizeRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schemas.pop("$defs", {})
+    components["OptimizeRequest"] = schemas
+    components["Route"] = ROUTE_RESPONSE
+    components["Error"] = ERROR
+    paths: dict[str, Any] = {
+        "/optimize": {
+            "post": _optimize_operation(
+                "Optimize with the whole chain",
+                "Tries each enabled model in order (qwen → tpro → llama), then the algorithm "
+                f"(`greedy`). Always answers with a route unless the input is bad. At most "
+                f"{max_locations} locations.",
+                slot=False,
+            )
+        }
+    }
+    for name in slots:
+        paths[f"/{name}/optimize"] = {
+            "post": _optimize_operation(
+                f"Optimize with {name} alone",
+                f"As in the seed: only the `{name}` model. 503 naming the reason when it cannot "
+                "answer, unless `?fallback=1`.",
+                slot=True,
+            )
+        }
+    paths["/api/runs"] = {
+        "get": {
+            "summary": "Stored runs, newest first",
+            "parameters": [
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {"name": "model", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {"200": {"description": "A page of runs with the total count"}},
+        }
+    }
+    paths["/api/runs/{id}"] = {
+        "get": {
+            "summary": "One stored run",
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "responses": {
+                "200": {"description": "The run", "content": _json({"$ref": "#/components/schemas/Route"})},
+                "404": {"description": "No such run"},
+            },
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "T2 Routes API",
+            "version": "1.0",
+            "description": "Day routes through retail points with opening windows and "
+            "priorities, planned by local LLMs with an algorithmic fallback.",
+        },
+        "paths": paths,
+        "components": {"schemas": components},
+    }

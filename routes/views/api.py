@@ -1,0 +1,129 @@
+"""The seed's JSON API: POST /optimize, /<slot>/optimize, and the stored run history."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from llm.models import ModelSlot
+from routes.forms import RunFilterForm
+from routes.models import RouteRun
+from routes.optimize import SlotUnavailable, optimize, run_json
+from routes.schema import OptimizeRequest, RequestError, parse_request
+
+
+def _error(status: int, message: str, errors: list[dict[str, str]] | None = None) -> JsonResponse:
+    body: dict = {"error": message}
+    if errors is not None:
+        body["errors"] = errors
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _read_request(request: HttpRequest) -> OptimizeRequest:
+    """Decode and validate the body; raises RequestError naming the problem."""
+    try:
+        data = json.loads(request.body)
+    except UnicodeDecodeError:
+        raise RequestError([{"field": "body", "message": "must be UTF-8 encoded JSON"}]) from None
+    except json.JSONDecodeError as exc:
+        raise RequestError(
+            [{"field": "body", "message": f"not valid JSON: {exc.msg} at line {exc.lineno}"}]
+        ) from None
+    return parse_request(data, max_locations=settings.T2_MAX_LOCATIONS)
+
+
+def _too_large(request: HttpRequest) -> JsonResponse | None:
+    limit = settings.T2_MAX_BODY_BYTES
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        return _error(413, f"request body is {length} bytes; the limit is {limit}")
+    return None
+
+
+def _optimize(request: HttpRequest, *, only: str | None, fallback: bool) -> JsonResponse:
+    if response := _too_large(request):
+        return response
+    try:
+        body = _read_request(request)
+    except RequestError as exc:
+        return _error(400, "invalid request", exc.errors)
+    try:
+        run = optimize(body, only=only, fallback=fallback)
+    except SlotUnavailable as exc:
+        payload = {
+            "error": f"model {only!r} is not available: {exc.reason}",
+            "model": only,
+            "run_id": exc.run.pk,
+            "attempts": [a.as_json() for a in exc.run.attempts.all()],
+        }
+        return JsonResponse(payload, status=503, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(run_json(run), json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+@require_POST
+def optimize_chain(request: HttpRequest) -> JsonResponse:
+    return _optimize(request, only=None, fallback=True)
+
+
+@csrf_exempt
+@require_POST
+def optimize_slot(request: HttpRequest, slot: str) -> JsonResponse:
+    if not ModelSlot.objects.filter(name=slot).exists():
+        names = ", ".join(ModelSlot.objects.values_list("name", flat=True))
+        return _error(404, f"no model slot {slot!r}; known: {names}")
+    fallback = request.GET.get("fallback", "").lower() in {"1", "true", "yes"}
+    return _optimize(request, only=slot, fallback=fallback)
+
+
+@require_GET
+def run_list(request: HttpRequest) -> JsonResponse:
+    form = RunFilterForm(request.GET)
+    if not form.is_valid():
+        return _error(400, "invalid filter", form.errors_as_list())
+    runs = RouteRun.objects.newest_first()
+    if model := form.cleaned_data["model"]:
+        runs = runs.filter(model_used=model)
+    paginator = Paginator(runs, settings.T2_RUNS_PER_PAGE)
+    page_number = form.cleaned_data["page"] or 1
+    if page_number > paginator.num_pages:
+        return _error(404, f"page {page_number} does not exist; there are {paginator.num_pages}")
+    page = paginator.page(page_number)
+    return JsonResponse(
+        {
+            "count": paginator.count,
+            "page": page.number,
+            "pages": paginator.num_pages,
+            "results": [
+                {
+                    "id": run.pk,
+                    "created_at": run.created_at.isoformat(),
+                    "status": run.status,
+                    "requested_model": run.requested_model or None,
+                    "model_used": run.model_used or None,
+                    "location_count": run.location_count,
+                    "total_distance_km": run.total_distance_km,
+                    "duration_ms": run.duration_ms,
+                    "url": f"/api/runs/{run.pk}",
+                }
+                for run in page.object_list
+            ],
+        }
+    )
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> JsonResponse:
+    try:
+        run = RouteRun.objects.prefetch_related("attempts").get(pk=run_id)
+    except RouteRun.DoesNotExist:
+        return _error(404, f"no run {run_id}")
+    return JsonResponse(run_json(run), json_dumps_params={"ensure_ascii": False})
