@@ -1,0 +1,150 @@
+"""Iterated local search: ruin part of the tour, recreate by priority, descend.
+
+The acceptance test is lexicographic like the objective: more prize (served
+stops, weighted by rank) always wins; at equal prize a tour is accepted when
+its travel is within a shrinking threshold of the current one, which lets the
+search walk across plateaus early and settles it towards the end.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from .compiled import Compiled
+from .insertion import fill, substitute
+from .local_search import descend
+from .tour import Tour
+
+
+@dataclass
+class Solution:
+    route: list[int]
+    prize: int
+    travel: float
+
+    def better_than(self, other: Solution) -> bool:
+        if self.prize != other.prize:
+            return self.prize > other.prize
+        return self.travel < other.travel - 1e-6
+
+
+def neighbours(c: Compiled, count: int = 24) -> dict[int, list[int]]:
+    """For each candidate, the nearest other candidates (by the shorter direction)."""
+    cost = c.cost
+    cands = c.candidates
+    result = {}
+    for u in cands:
+        row = cost[u]
+        near = sorted((min(row[v], cost[v][u]), v) for v in cands if v != u)
+        result[u] = [v for _, v in near[:count]]
+    return result
+
+
+class Search:
+    def __init__(self, c: Compiled, rng: random.Random) -> None:
+        self.c = c
+        self.rng = rng
+        self.near = neighbours(c)
+        self.iterations = 0
+
+    def snapshot(self, tour: Tour) -> Solution:
+        return Solution(tour.route, tour.prize(), tour.travel)
+
+    def polish(self, tour: Tour, deadline: float) -> None:
+        """Descend, then try to add or upgrade stops, until nothing changes."""
+        c = self.c
+        while True:
+            descend(tour, deadline)
+            if time.perf_counter() > deadline:
+                return
+            served = set(tour.route)
+            unserved = [u for u in c.candidates if u not in served]
+            if not unserved:
+                return
+            changed = bool(fill(tour, unserved, by_shift=True))
+            served = set(tour.route)
+            unserved = [u for u in c.candidates if u not in served]
+            changed |= bool(substitute(tour, unserved))
+            if not changed:
+                return
+
+    def ruin(self, route: list[int]) -> tuple[list[int], list[int]]:
+        rng = self.rng
+        k = len(route)
+        if k == 0:
+            return route, []
+        q = rng.randint(1, max(1, min(k, max(2, k // 3), 12)))
+        kind = rng.random()
+        if kind < 0.4:
+            # A contiguous string: frees a whole period of the day.
+            at = rng.randrange(k - q + 1)
+            removed = route[at : at + q]
+            kept = route[:at] + route[at + q :]
+        elif kind < 0.8:
+            # A seed and its served neighbours: reshapes one area.
+            seed = rng.choice(route)
+            served = set(route)
+            chosen = [seed] + [v for v in self.near.get(seed, ()) if v in served][: q - 1]
+            removed = chosen
+            drop = set(chosen)
+            kept = [v for v in route if v not in drop]
+        else:
+            removed = rng.sample(route, q)
+            drop = set(removed)
+            kept = [v for v in route if v not in drop]
+        return kept, removed
+
+    def recreate(self, tour: Tour, removed: list[int], served: set[int]) -> None:
+        c = self.c
+        rng = self.rng
+        pool = list(removed)
+        seen = set(removed) | served
+        # Unserved stops near the freed places are the ones most likely to fit now.
+        for v in removed:
+            for u in self.near.get(v, ()):
+                if u not in seen:
+                    seen.add(u)
+                    pool.append(u)
+        rng.shuffle(pool)
+        style = rng.random()
+        key = None
+        if style < 0.3:
+            key = c.close.__getitem__
+        elif style < 0.5:
+            key = c.open.__getitem__
+        fill(tour, pool, by_shift=rng.random() < 0.5, parallel=rng.random() < 0.3, key=key)
+
+    def run(self, route: list[int], deadline: float) -> Solution:
+        c = self.c
+        rng = self.rng
+        tour = Tour(c, route)
+        self.polish(tour, deadline)
+        current = best = self.snapshot(tour)
+        began = time.perf_counter()
+        span = max(deadline - began, 1e-9)
+        stale = 0
+        while time.perf_counter() < deadline:
+            self.iterations += 1
+            kept, removed = self.ruin(current.route)
+            if not removed:
+                break
+            tour.set(kept)
+            self.recreate(tour, removed, set(kept))
+            self.polish(tour, deadline)
+            cand = self.snapshot(tour)
+            progress = (time.perf_counter() - began) / span
+            threshold = 0.02 * best.travel / max(1, len(best.route)) * (1.0 - progress)
+            if cand.better_than(best):
+                best = cand
+                stale = 0
+            else:
+                stale += 1
+            if cand.prize > current.prize or (
+                cand.prize == current.prize and cand.travel < current.travel + threshold
+            ):
+                current = cand
+            if stale > 200:
+                current, stale = best, 0
+        return best

@@ -1,0 +1,105 @@
+"""Adding stops to a tour: greedy insertion by priority, and stop substitution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import groupby
+
+from .tour import Tour
+
+IMPROVES = 1e-6
+
+
+def insert_at(tour: Tour, u: int, p: int) -> None:
+    """Insert ``u`` after sequence position ``p``."""
+    route = tour.route
+    route.insert(p, u)
+    tour.set(route)
+
+
+def fill(
+    tour: Tour,
+    pool: Iterable[int],
+    *,
+    by_shift: bool = False,
+    parallel: bool = False,
+    key: Callable[[int], float] | None = None,
+) -> list[int]:
+    """Insert stops from ``pool``, most important rank first; return those inserted.
+
+    Within a rank, ``parallel`` repeatedly takes the stop with the cheapest
+    insertion overall (better, quadratic); otherwise stops are tried once each
+    in ``key`` order (or pool order). A stop that fits nowhere is skipped: a
+    less important stop can never block a more important one because the
+    more important ones are all placed first.
+    """
+    weight = tour.c.weight
+    ordered = sorted(pool, key=lambda u: -weight[u])  # stable: keeps the caller's order within a rank
+    inserted: list[int] = []
+    for _, group_iter in groupby(ordered, key=lambda u: weight[u]):
+        group = list(group_iter)
+        if key is not None:
+            group.sort(key=key)
+        if parallel:
+            left = group
+            while left:
+                best = None
+                still = []
+                for u in left:
+                    found = tour.insertion(u, by_shift)
+                    if found is None:
+                        continue  # never fits again: the tour only gets fuller
+                    still.append(u)
+                    if best is None or found[0] < best[0]:
+                        best = (found[0], u, found[1])
+                if best is None:
+                    break
+                insert_at(tour, best[1], best[2])
+                inserted.append(best[1])
+                still.remove(best[1])
+                left = still
+        else:
+            for u in group:
+                found = tour.insertion(u, by_shift)
+                if found is not None:
+                    insert_at(tour, u, found[1])
+                    inserted.append(u)
+    return inserted
+
+
+def substitute(tour: Tour, unserved: list[int]) -> list[tuple[int, int]]:
+    """Replace served stops by unserved ones in place when that helps.
+
+    A swap is taken if the newcomer is more important than the stop it
+    replaces, or equally important and the tour gets shorter. Returns the
+    (added, removed) pairs applied.
+    """
+    c = tour.c
+    cost, opn, close, service, weight = c.cost, c.open, c.close, c.service, c.weight
+    done: list[tuple[int, int]] = []
+    pending = sorted(unserved, key=lambda u: -weight[u])
+    for u in pending:
+        seq, dep, latest = tour.seq, tour.dep, tour.latest
+        au, bu, su, wu = opn[u], close[u], service[u], weight[u]
+        best = None
+        best_key = (0, IMPROVES)
+        for i in range(1, len(seq) - 1):
+            v = seq[i]
+            if weight[v] > wu:
+                continue
+            x, y = seq[i - 1], seq[i + 1]
+            arr = dep[i - 1] + cost[x][u]
+            st = arr if arr > au else au
+            if st > bu or st + su + cost[u][y] > latest[i + 1]:
+                continue
+            saved = cost[x][v] + cost[v][y] - cost[x][u] - cost[u][y]
+            cand = (wu - weight[v], saved)
+            if cand > best_key:
+                best_key, best = cand, i
+        if best is not None:
+            route = tour.route
+            removed = route[best - 1]
+            route[best - 1] = u
+            tour.set(route)
+            done.append((u, removed))
+    return done

@@ -1,0 +1,294 @@
+"""Travel-reducing moves on a feasible tour, each checked for time windows in O(1).
+
+Neighbourhoods: relocate of a stretch of 1-3 stops forwards or backwards
+(optionally reversed, i.e. or-opt), exchange of two stops, and 2-opt
+(reversal). Every move only ever yields feasible tours.
+
+The O(1) checks combine the tour's arrays (see :mod:`tour`) with the
+segment summaries of Vidal et al. (2013) for the stretch a move shifts or
+reverses: ``(dur, early, late)`` of a time-warp-free stretch means "start it at
+any time t <= late, leave its last stop at max(t, early) + dur". Scanning
+insertion points outward grows that stretch one stop at a time, so each
+candidate costs a constant number of operations.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .tour import Tour
+
+IMPROVES = 1e-6  # minutes; smaller gains are float noise and could loop forever
+
+
+def _apply(tour: Tour, route: list[int]) -> None:
+    tour.set(route)
+
+
+def relocate(tour: Tour, length: int, deadline: float) -> int:
+    """Move stretches of ``length`` stops elsewhere (also reversed when length > 1)."""
+    c = tour.c
+    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    moves = 0
+    i = 1
+    while i + length - 1 <= len(tour.seq) - 2:
+        if time.perf_counter() > deadline:
+            break
+        seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
+        k = len(seq) - 2
+        j = i + length - 1
+        first, last = seq[i], seq[j]
+        before, after = seq[i - 1], seq[j + 1]
+        # Travel saved by cutting the stretch out and closing the gap.
+        cut = cost[before][first] + cost[last][after] - cost[before][after]
+        rev_inner = (bwd[j] - bwd[i]) - (fwd[j] - fwd[i]) if length > 1 else 0.0
+        best_gain = IMPROVES
+        best: tuple[int, bool] | None = None
+        stretch = seq[i : j + 1]
+        b_first = close[first] if close[first] > close[last] else close[last]
+
+        # Forwards: new order ... before, after .. seq[p], stretch, seq[p+1] ...
+        t = dep[i - 1]
+        prev = before
+        for p in range(j + 1, k + 1):
+            v = seq[p]
+            arr = t + cost[prev][v]
+            st = arr if arr > opn[v] else opn[v]
+            if st > close[v]:
+                break
+            t = st + service[v]
+            prev = v
+            if t > b_first:
+                break
+            nxt = seq[p + 1]
+            base = cut + cost[v][nxt]
+            for reverse in (False, True) if length > 1 else (False,):
+                if reverse:
+                    gain = base - cost[v][last] - cost[first][nxt] - rev_inner
+                    order = reversed(stretch)
+                else:
+                    gain = base - cost[v][first] - cost[last][nxt]
+                    order = iter(stretch)
+                if gain <= best_gain:
+                    continue
+                tt, pv, ok = t, v, True
+                for w in order:
+                    arr = tt + cost[pv][w]
+                    st = arr if arr > opn[w] else opn[w]
+                    if st > close[w]:
+                        ok = False
+                        break
+                    tt = st + service[w]
+                    pv = w
+                if ok and tt + cost[pv][nxt] <= latest[p + 1]:
+                    best_gain, best = gain, (p, reverse)
+
+        # Backwards: new order ... seq[p], stretch, seq[p+1] .. before, after ...
+        if i >= 2:
+            # Summary of mid = seq[p+1 .. i-1], grown by prepending.
+            v = before
+            m_dur, m_early, m_late = service[v], opn[v], close[v]
+            m_first = v
+            tail = cost[before][after]
+            lat_after = latest[j + 1]
+            for p in range(i - 2, -1, -1):
+                if m_early + m_dur + tail > lat_after:
+                    break
+                x = seq[p]
+                # Removing (x, m_first) and adding the two arcs around the stretch.
+                base = cut + cost[x][m_first]
+                for reverse in (False, True) if length > 1 else (False,):
+                    if reverse:
+                        gain = base - cost[x][last] - cost[first][m_first] - rev_inner
+                        order = reversed(stretch)
+                    else:
+                        gain = base - cost[x][first] - cost[last][m_first]
+                        order = iter(stretch)
+                    if gain <= best_gain:
+                        continue
+                    tt, pv, ok = dep[p], x, True
+                    for w in order:
+                        arr = tt + cost[pv][w]
+                        st = arr if arr > opn[w] else opn[w]
+                        if st > close[w]:
+                            ok = False
+                            break
+                        tt = st + service[w]
+                        pv = w
+                    if not ok:
+                        continue
+                    arr = tt + cost[pv][m_first]
+                    if arr > m_late:
+                        continue
+                    tt = (arr if arr > m_early else m_early) + m_dur
+                    if tt + tail <= lat_after:
+                        best_gain, best = gain, (p, reverse)
+                if p == 0:
+                    break
+                # Prepend seq[p] to mid (its first stop becomes x).
+                leg = cost[x][m_first]
+                delta = service[x] + leg
+                wait = m_early - delta - close[x]
+                warp = opn[x] + delta - m_late
+                if warp > 0:
+                    break  # cannot happen for a feasible tour; keep the summary exact otherwise
+                wait = wait if wait > 0 else 0.0
+                m_early = (m_early - delta if m_early - delta > opn[x] else opn[x]) - wait
+                m_late = m_late - delta if m_late - delta < close[x] else close[x]
+                m_dur = m_dur + service[x] + leg + wait
+                m_first = x
+
+        if best is None:
+            i += 1
+            continue
+        p, reverse = best
+        piece = stretch[::-1] if reverse else stretch
+        route = seq[1:-1]
+        del route[i - 1 : j]
+        # Positions after the cut shift left by `length` when inserting forwards.
+        at = p - length if p > j else p
+        route[at:at] = piece
+        _apply(tour, route)
+        moves += 1
+    return moves
+
+
+def exchange(tour: Tour, deadline: float) -> int:
+    """Swap two stops."""
+    c = tour.c
+    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    moves = 0
+    i = 1
+    while i < len(tour.seq) - 2:
+        if time.perf_counter() > deadline:
+            break
+        seq, dep, latest = tour.seq, tour.dep, tour.latest
+        k = len(seq) - 2
+        u = seq[i]
+        before, nxt_u = seq[i - 1], seq[i + 1]
+        au, bu, su = opn[u], close[u], service[u]
+        best_gain = IMPROVES
+        best = None
+        # mid = seq[i+1 .. j-1], grown by appending.
+        m_dur = m_early = m_late = 0.0
+        m_last = -1
+        for j in range(i + 1, k + 1):
+            v = seq[j]
+            after = seq[j + 1]
+            if j == i + 1:
+                gain = (cost[before][u] + cost[u][v] + cost[v][after]) - (
+                    cost[before][v] + cost[v][u] + cost[u][after]
+                )
+                if gain > best_gain:
+                    arr = dep[i - 1] + cost[before][v]
+                    st = arr if arr > opn[v] else opn[v]
+                    if st <= close[v]:
+                        arr = st + service[v] + cost[v][u]
+                        st = arr if arr > au else au
+                        if st <= bu and st + su + cost[u][after] <= latest[j + 1]:
+                            best_gain, best = gain, j
+                # Start mid with v for the next j.
+                m_dur, m_early, m_late, m_last = service[v], opn[v], close[v], v
+                continue
+            if m_early + m_dur > bu:
+                break  # u would start after its close wherever it goes further on
+            gain = (cost[before][u] + cost[u][nxt_u] + cost[m_last][v] + cost[v][after]) - (
+                cost[before][v] + cost[v][nxt_u] + cost[m_last][u] + cost[u][after]
+            )
+            if gain > best_gain:
+                arr = dep[i - 1] + cost[before][v]
+                st = arr if arr > opn[v] else opn[v]
+                if st <= close[v]:
+                    arr = st + service[v] + cost[v][nxt_u]
+                    if arr <= m_late:
+                        tt = (arr if arr > m_early else m_early) + m_dur
+                        arr = tt + cost[m_last][u]
+                        st = arr if arr > au else au
+                        if st <= bu and st + su + cost[u][after] <= latest[j + 1]:
+                            best_gain, best = gain, j
+            # Append v to mid.
+            leg = cost[m_last][v]
+            delta = m_dur + leg
+            wait = opn[v] - delta - m_late
+            warp = m_early + delta - close[v]
+            if warp > 0:
+                break
+            wait = wait if wait > 0 else 0.0
+            m_early = (opn[v] - delta if opn[v] - delta > m_early else m_early) - wait
+            m_late = close[v] - delta if close[v] - delta < m_late else m_late
+            m_dur = m_dur + service[v] + leg + wait
+            m_last = v
+        if best is None:
+            i += 1
+            continue
+        route = seq[1:-1]
+        route[i - 1], route[best - 1] = route[best - 1], route[i - 1]
+        _apply(tour, route)
+        moves += 1
+    return moves
+
+
+def two_opt(tour: Tour, deadline: float) -> int:
+    """Reverse a stretch seq[i..j]."""
+    c = tour.c
+    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    moves = 0
+    i = 1
+    while i < len(tour.seq) - 2:
+        if time.perf_counter() > deadline:
+            break
+        seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
+        k = len(seq) - 2
+        before = seq[i - 1]
+        x = seq[i]
+        base_in = cost[before][x]
+        best_gain = IMPROVES
+        best = None
+        # rev = seq[j], seq[j-1], ..., seq[i], grown by prepending seq[j].
+        r_dur, r_early, r_late, r_first = service[x], opn[x], close[x], x
+        t_before = dep[i - 1]
+        for j in range(i + 1, k + 1):
+            v = seq[j]
+            leg = cost[v][r_first]
+            delta = service[v] + leg
+            warp = opn[v] + delta - r_late
+            if warp > 0:
+                break  # reversing any longer stretch keeps this violation
+            wait = r_early - delta - close[v]
+            wait = wait if wait > 0 else 0.0
+            r_early = (r_early - delta if r_early - delta > opn[v] else opn[v]) - wait
+            r_late = r_late - delta if r_late - delta < close[v] else close[v]
+            r_dur = r_dur + service[v] + leg + wait
+            r_first = v
+            after = seq[j + 1]
+            gain = (base_in + cost[v][after] + (fwd[j] - fwd[i])) - (
+                cost[before][v] + cost[x][after] + (bwd[j] - bwd[i])
+            )
+            if gain <= best_gain:
+                continue
+            arr = t_before + cost[before][v]
+            if arr > r_late:
+                continue
+            tt = (arr if arr > r_early else r_early) + r_dur
+            if tt + cost[x][after] <= latest[j + 1]:
+                best_gain, best = gain, j
+        if best is None:
+            i += 1
+            continue
+        route = seq[1:-1]
+        route[i - 1 : best] = route[i - 1 : best][::-1]
+        _apply(tour, route)
+        moves += 1
+    return moves
+
+
+def descend(tour: Tour, deadline: float) -> None:
+    """Apply improving moves until none is left (or time runs out)."""
+    while time.perf_counter() < deadline:
+        moved = relocate(tour, 1, deadline)
+        moved += two_opt(tour, deadline)
+        moved += exchange(tour, deadline)
+        moved += relocate(tour, 2, deadline)
+        moved += relocate(tour, 3, deadline)
+        if not moved:
+            return

@@ -1,0 +1,135 @@
+"""solve(), improve() and evaluate(): the engine's entry points."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+
+from .budget import default_time_limit
+from .compiled import Compiled, compile_problem, reachable_alone
+from .ils import Search, Solution
+from .insertion import fill, insert_at
+from .model import NO_TIME, UNREACHABLE, Problem, Route, Skip
+from .schedule import build_route, not_in_order
+from .tour import Tour
+from .validate import check_order, check_problem
+
+
+def evaluate(problem: Problem, order: Sequence[int]) -> Route:
+    """Schedule ``order`` exactly as given: no drops, no reordering.
+
+    Early arrivals wait; late starts and a late end are counted in
+    ``violations``. Stops absent from ``order`` are skipped as "not_in_order".
+    """
+    matrix = check_problem(problem)
+    n = len(problem.stops)
+    seq = check_order(n, order)
+    if len(set(seq)) != len(seq):
+        raise ValueError("order visits a stop twice; improve() accepts duplicates, evaluate() does not")
+    return build_route(problem, matrix, seq, not_in_order(n, seq))
+
+
+def solve(problem: Problem, *, time_limit: float | None = None, seed: int = 0) -> Route:
+    """Plan the best feasible route: most important stops first, then fewest drops, then least travel."""
+    return _optimise(problem, None, time_limit, seed)
+
+
+def improve(
+    problem: Problem, order: Sequence[int], *, time_limit: float | None = None, seed: int = 0
+) -> Route:
+    """Repair a proposed order (partial, infeasible, with duplicates) and improve it.
+
+    The proposal's relative order is kept where it is feasible, stops are
+    dropped by the priority rule, missing stops are inserted where they cost
+    least, and then the same search as solve() runs.
+    """
+    n = len(problem.stops)
+    seq = check_order(n, order)
+    seen: set[int] = set()
+    unique = [i for i in seq if not (i in seen or seen.add(i))]  # first occurrence wins
+    return _optimise(problem, unique, time_limit, seed)
+
+
+def _optimise(problem: Problem, proposal: list[int] | None, time_limit: float | None, seed: int) -> Route:
+    began = time.perf_counter()
+    matrix = check_problem(problem)
+    reachable = reachable_alone(problem, matrix)
+    rng = random.Random(seed)
+    n_cand = sum(reachable)
+    limit = default_time_limit(n_cand) if time_limit is None else max(0.0, time_limit)
+    deadline = began + limit
+
+    heads: list[int | None] = [None]
+    if problem.start is None and problem.return_to_start:
+        heads = _head_choices(problem, reachable, proposal)
+    best: tuple[Compiled, Tour] | None = None
+    for head in heads:
+        c = compile_problem(problem, matrix, reachable, pinned_head=head)
+        tour = _construct(c, proposal)
+        if best is None or _total(c, tour) > _total(*best):
+            best = (c, tour)
+    assert best is not None
+    c, tour = best
+    found = Search(c, rng).run(tour.route, deadline) if c.candidates else Solution(tour.route, 0, tour.travel)
+    order = ([c.head] if c.head is not None else []) + found.route
+    return _finish(problem, matrix, reachable, order)
+
+
+def _total(c: Compiled, tour: Tour) -> tuple[int, float]:
+    head = c.weight[c.head] if c.head is not None else 0
+    return (tour.prize() + head, -tour.travel)
+
+
+def _head_choices(problem: Problem, reachable: list[bool], proposal: list[int] | None) -> list[int | None]:
+    """First stops to try for a free closed tour: the proposal's, else important early ones."""
+    stops = problem.stops
+    options = [i for i in range(len(stops)) if reachable[i]]
+    if not options:
+        return [None]
+    if proposal:
+        first = next((i for i in proposal if reachable[i]), None)
+        if first is not None:
+            return [first]
+    options.sort(key=lambda i: (stops[i].rank, max(stops[i].open, problem.day_start), stops[i].close))
+    return options[:3]
+
+
+def _construct(c: Compiled, proposal: list[int] | None) -> Tour:
+    """A feasible starting tour: the proposal's order where it fits, then greedy insertion."""
+    tour = Tour(c, [])
+    allowed = set(c.candidates)
+    if proposal:
+        wanted = [i for i in proposal if i in allowed]
+        rank_of = {u: k for k, u in enumerate(wanted)}
+        weight = c.weight
+        # Most important first, each placed right after the proposal's nearest placed predecessor.
+        for u in sorted(wanted, key=lambda v: (-weight[v], rank_of[v])):
+            route = tour.route
+            p = 0
+            for pos, v in enumerate(route, start=1):
+                if rank_of[v] < rank_of[u]:
+                    p = pos
+            if _fits(tour, u, p):
+                insert_at(tour, u, p)
+    served = set(tour.route)
+    fill(tour, [u for u in c.candidates if u not in served], parallel=True, by_shift=True)
+    return tour
+
+
+def _fits(tour: Tour, u: int, p: int) -> bool:
+    c = tour.c
+    seq = tour.seq
+    arr = tour.dep[p] + c.cost[seq[p]][u]
+    st = arr if arr > c.open[u] else c.open[u]
+    return st <= c.close[u] and st + c.service[u] + c.cost[u][seq[p + 1]] <= tour.latest[p + 1]
+
+
+def _finish(problem: Problem, matrix: list[list[float]], reachable: list[bool], order: list[int]) -> Route:
+    n = len(problem.stops)
+    served = set(order)
+    skipped = [Skip(i, NO_TIME if reachable[i] else UNREACHABLE) for i in range(n) if i not in served]
+    route = build_route(problem, matrix, order, skipped)
+    if route.violations:
+        raise AssertionError("engine produced an infeasible route")  # pragma: no cover - a bug if reached
+    return route
