@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm.backends import BackendError, propose_route
+from llm.backends import BackendError, ChainOptions, propose_route
 from llm.config import SlotConfig
 from routes.engine import Route, solve
 from routes.planning import Plan
@@ -48,7 +48,9 @@ def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def run_chain(plan: Plan, slots: Iterable[SlotConfig], *, fallback: bool = True) -> ChainOutcome:
+def run_chain(
+    plan: Plan, slots: Iterable[SlotConfig], options: ChainOptions, *, fallback: bool = True
+) -> ChainOutcome:
     """Ask each slot for a route; the first acceptable one wins, else the algorithm's."""
     started = time.perf_counter()
     baseline = solve(plan.problem)
@@ -58,7 +60,7 @@ def run_chain(plan: Plan, slots: Iterable[SlotConfig], *, fallback: bool = True)
     for config in slots:
         started = time.perf_counter()
         try:
-            proposal = propose_route(config, plan, baseline)
+            proposal = propose_route(config, plan, baseline, options)
         except BackendError as exc:
             logger.info("slot %s: %s (%s)", config.name, exc.status, exc.reason)
             attempts.append(

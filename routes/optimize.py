@@ -1,65 +1,96 @@
-"""The one way to run an optimization, for the JSON API, the HTML pages and the task worker."""
+"""The one way to run an optimization, for the JSON API, the HTML pages and the task worker.
+
+A run is created (queued), executed by the task worker that holds the models (or inline in
+this process when T2_OPTIMIZE_INLINE is on), and saved with its attempts in one transaction.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from llm.backends import ChainOptions
 from llm.chain import run_chain
+from llm.config import SlotConfig
 from llm.models import Attempt, ModelSlot
 from routes.models import RouteRun
 from routes.planning import build_plan
-from routes.schema import OptimizeRequest
+from routes.schema import OptimizeRequest, parse_request
 
 
 class SlotUnavailable(Exception):
     """The asked-for slot could not answer and no fallback was allowed (HTTP 503)."""
 
-    def __init__(self, run: RouteRun, reason: str):
-        super().__init__(reason)
+    def __init__(self, run: RouteRun):
+        super().__init__(run.error)
         self.run = run
-        self.reason = reason
+        self.reason = run.error
 
 
-def chain_slots(only: str | None):
-    slots = ModelSlot.objects.in_chain()
-    if only is None:
-        return [slot.config for slot in slots]
-    # /<slot>/optimize starts at that slot, then (with fallback) continues down the chain.
-    ordered = list(ModelSlot.objects.order_by("position", "name"))
-    names = [slot.name for slot in ordered]
-    start = names.index(only)
-    first = ordered[start]
-    rest = [slot for slot in ordered[start + 1 :] if slot.enabled]
-    return [first.config] + [slot.config for slot in rest]
+class RunNotFinished(Exception):
+    """The worker did not finish the run in time (HTTP 504)."""
 
-
-def optimize(request: OptimizeRequest, *, only: str | None = None, fallback: bool = True) -> RouteRun:
-    """Plan the route, save the run with its attempts, and return the run.
-
-    Raises SlotUnavailable (after saving the failed run) when `only` names a slot that could not
-    answer and `fallback` is off.
-    """
-    started = time.perf_counter()
-    plan = build_plan(request)
-    outcome = run_chain(plan, chain_slots(only), fallback=fallback or only is None)
-    duration_ms = int((time.perf_counter() - started) * 1000)
-
-    with transaction.atomic():
-        run = RouteRun.objects.create(
-            request=request.model_dump(mode="json"),
-            requested_model=only or "",
-            allow_fallback=fallback,
-            location_count=len(request.locations),
-            duration_ms=duration_ms,
-            finished_at=timezone.now(),
-            status=RouteRun.Status.DONE if outcome.route else RouteRun.Status.FAILED,
-            model_used=outcome.model_used,
-            fallback_reason=outcome.fallback_reason,
+    def __init__(self, run: RouteRun, waited: float):
+        super().__init__(
+            f"run {run.pk} is still {run.status} after {waited:.0f} s; "
+            "is the task worker running (manage.py db_worker)?"
         )
+        self.run = run
+
+
+def chain_slots(only: str | None) -> list[SlotConfig]:
+    """The slots to try: the enabled chain, or the named slot then (for fallback) the rest."""
+    if only is None:
+        return [slot.config for slot in ModelSlot.objects.in_chain()]
+    ordered = list(ModelSlot.objects.order_by("position", "name"))
+    start = [slot.name for slot in ordered].index(only)
+    rest = [slot for slot in ordered[start + 1 :] if slot.enabled]
+    return [ordered[start].config] + [slot.config for slot in rest]
+
+
+def chain_options() -> ChainOptions:
+    return ChainOptions(
+        models_dir=settings.T2_MODELS_DIR,
+        project_dir=settings.BASE_DIR,
+        tolerance=settings.T2_QUALITY_TOLERANCE,
+    )
+
+
+def create_run(request: OptimizeRequest, *, only: str | None, fallback: bool) -> RouteRun:
+    return RouteRun.objects.create(
+        request=request.model_dump(mode="json"),
+        requested_model=only or "",
+        allow_fallback=fallback or only is None,
+        location_count=len(request.locations),
+    )
+
+
+def execute(run: RouteRun) -> RouteRun:
+    """Run the chain for a stored run and save the outcome with its attempts in one write."""
+    started = time.perf_counter()
+    request = parse_request(run.request, max_locations=max(run.location_count, 1))
+    plan = build_plan(request)
+    RouteRun.objects.filter(pk=run.pk).update(status=RouteRun.Status.RUNNING)
+    only = run.requested_model or None
+    outcome = run_chain(plan, chain_slots(only), chain_options(), fallback=run.allow_fallback)
+
+    run.duration_ms = int((time.perf_counter() - started) * 1000)
+    run.finished_at = timezone.now()
+    run.model_used = outcome.model_used
+    run.fallback_reason = outcome.fallback_reason
+    if outcome.route is None:
+        run.status = RouteRun.Status.FAILED
+        run.error = outcome.fallback_reason
+    else:
+        run.status = RouteRun.Status.DONE
+        run.result = plan.describe(outcome.route)
+        run.total_distance_km = run.result["total_distance_km"]
+    with transaction.atomic():
+        run.save()
         Attempt.objects.bulk_create(
             Attempt(
                 run=run,
@@ -68,23 +99,47 @@ def optimize(request: OptimizeRequest, *, only: str | None = None, fallback: boo
                 model_file=a.model_file,
                 status=a.status,
                 reason=a.reason,
-                stops=len(request.locations),
+                stops=run.location_count,
                 duration_ms=a.duration_ms,
                 metrics=a.metrics,
                 **a.stats,
             )
             for i, a in enumerate(outcome.attempts)
         )
-        if outcome.route is None:
-            run.error = outcome.fallback_reason
-            run.save(update_fields=["error"])
-        else:
-            run.result = plan.describe(outcome.route)
-            run.total_distance_km = run.result["total_distance_km"]
-            run.save(update_fields=["result", "total_distance_km"])
+    return run
 
-    if outcome.route is None:
-        raise SlotUnavailable(run, outcome.fallback_reason)
+
+def wait_for(run: RouteRun, timeout: float) -> RouteRun:
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        run.refresh_from_db()
+        if run.status in {RouteRun.Status.DONE, RouteRun.Status.FAILED}:
+            return run
+        if time.monotonic() >= deadline:
+            raise RunNotFinished(run, timeout)
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def optimize(
+    request: OptimizeRequest, *, only: str | None = None, fallback: bool = True
+) -> RouteRun:
+    """Plan the route and return the finished run (the API waits for it).
+
+    Raises SlotUnavailable when `only` names a slot that could not answer and fallback is off,
+    RunNotFinished when the worker did not finish in T2_RUN_WAIT_SECONDS.
+    """
+    run = create_run(request, only=only, fallback=fallback)
+    if settings.T2_OPTIMIZE_INLINE:
+        execute(run)
+    else:
+        from routes.tasks import execute_run
+
+        execute_run.enqueue(run.pk)
+        run = wait_for(run, settings.T2_RUN_WAIT_SECONDS)
+    if run.status == RouteRun.Status.FAILED:
+        raise SlotUnavailable(run)
     return run
 
 

@@ -197,3 +197,25 @@ T2_MAX_LOCATIONS = envint("T2_MAX_LOCATIONS", 500, minimum=1)
 T2_MAX_BODY_BYTES = envint("T2_MAX_BODY_BYTES", 1_000_000, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = T2_MAX_BODY_BYTES
 T2_RUNS_PER_PAGE = envint("T2_RUNS_PER_PAGE", 20, minimum=1)
+
+# --- Models and the optimization worker -------------------------------------------------------
+# Where GGUF files are looked up after the path itself (the seed used backend/src/models/).
+T2_MODELS_DIR = Path(os.environ.get("T2_MODELS_DIR") or BASE_DIR / "models")
+# A model's route is kept when its travel time is within this share of the algorithm's.
+T2_QUALITY_TOLERANCE = envfloat("T2_QUALITY_TOLERANCE", 0.10, minimum=0)
+# Memory the loaded models may use together (GB); empty = whatever the machine has free.
+T2_MEMORY_BUDGET_GB = envfloat("T2_MEMORY_BUDGET_GB", 0, minimum=0) or None
+# A model idle this long (seconds) is unloaded to give its memory back.
+T2_MODEL_KEEP_ALIVE = envfloat("T2_MODEL_KEEP_ALIVE", 1800, minimum=1)
+# Run optimizations in the web process instead of the task worker (development, tests, one
+# process). Models then live in the web process: run it with a single worker.
+T2_OPTIMIZE_INLINE = envbool("T2_OPTIMIZE_INLINE", False)
+# How long an API call waits for the worker to finish its run before answering 504.
+T2_RUN_WAIT_SECONDS = envfloat("T2_RUN_WAIT_SECONDS", 600, minimum=1)
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from llm.models import ModelSlot
 from routes.forms import RunFilterForm
 from routes.models import RouteRun
-from routes.optimize import SlotUnavailable, optimize, run_json
+from routes.optimize import RunNotFinished, SlotUnavailable, optimize, run_json
 from routes.schema import OptimizeRequest, RequestError, parse_request
 
 
@@ -65,6 +65,8 @@ def _optimize(request: HttpRequest, *, only: str | None, fallback: bool) -> Json
             "attempts": [a.as_json() for a in exc.run.attempts.all()],
         }
         return JsonResponse(payload, status=503, json_dumps_params={"ensure_ascii": False})
+    except RunNotFinished as exc:
+        return _error(504, str(exc))
     return JsonResponse(run_json(run), json_dumps_params={"ensure_ascii": False})
 
 

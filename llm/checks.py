@@ -1,0 +1,66 @@
+"""System checks for model configuration, so `manage.py check` (and every command) warns."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.checks import Error, Warning
+from django.db import DatabaseError
+
+from llm.files import ModelFileNotFound, find_model_file
+
+
+def check_model_slots(app_configs=None, **kwargs):
+    from llm.models import ModelSlot
+
+    try:
+        slots = list(ModelSlot.objects.all())
+    except DatabaseError:
+        return []  # before `migrate` there is nothing to check
+    messages = []
+    cores = os.cpu_count() or 1
+    positions: dict[int, str] = {}
+    for slot in slots:
+        config = slot.config
+        if slot.enabled and slot.position in positions:
+            messages.append(
+                Warning(
+                    f"slots {positions[slot.position]} and {slot.name} share chain position "
+                    f"{slot.position}",
+                    hint="Give each enabled slot its own position in the admin.",
+                    id="llm.W005",
+                )
+            )
+        positions.setdefault(slot.position, slot.name)
+        if config.backend == "remote" and not config.endpoint_url:
+            messages.append(
+                Error(f"slot {slot.name} is remote but has no endpoint URL", id="llm.E002")
+            )
+        if config.backend == "local" and slot.enabled:
+            try:
+                find_model_file(
+                    config.model_file, models_dir=settings.T2_MODELS_DIR, project_dir=settings.BASE_DIR
+                )
+            except ModelFileNotFound as exc:
+                messages.append(
+                    Warning(
+                        f"slot {slot.name}: {exc}",
+                        hint=f"manage.py download_models {slot.name}, or disable the slot; "
+                        "until then the chain skips it.",
+                        id="llm.W001",
+                    )
+                )
+        if config.n_threads > cores:
+            messages.append(
+                Warning(
+                    f"slot {slot.name} uses n_threads={config.n_threads} on {cores} cores",
+                    hint="More threads than cores slows llama.cpp down.",
+                    id="llm.W003",
+                )
+            )
+        if config.n_ctx < 256:
+            messages.append(
+                Error(f"slot {slot.name}: n_ctx={config.n_ctx} is too small", id="llm.E004")
+            )
+    return messages
