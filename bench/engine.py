@@ -1,0 +1,452 @@
+"""Benchmark of the route engine against an OR-Tools reference.
+
+    .venv/bin/python bench/engine.py [--ref-seconds 30] [--quick] [--only NAME]
+
+For every case it runs ``routes.engine.solve`` (its default, size-adaptive
+time budget) and a reference: OR-Tools routing with GUIDED_LOCAL_SEARCH for
+``--ref-seconds``, priorities as disjunction penalties so large that one stop
+of a rank outweighs every stop of the ranks below plus any travel. Both
+answers are scored by ``routes.engine.evaluate`` so they are measured alike.
+
+Cases: the 12 public TSPTW instances (Dumas et al.), the project's sample
+data (haversine km x 1.3 detour at 30 km/h, 20-minute visits, day
+09:00-18:00) and seeded synthetic city days of 20-150 stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from routes.engine import Problem, Route, Stop, evaluate, solve  # noqa: E402
+
+SHARED = Path(os.environ.get("T2_SHARED_DIR") or ROOT.parent / "shared")
+TSPTW_DIR = SHARED / "bench" / "tsptw-public"
+DATA_DIR = SHARED / "data"
+
+# Published optimal travel times of the Dumas instances (proven optimal; see the README there).
+TSPTW_OPTIMUM = {
+    "n20w20.001": 378, "n20w20.002": 286, "n20w20.003": 394, "n20w40.001": 254,
+    "n20w60.001": 335, "n20w100.001": 237, "n40w20.001": 500, "n40w20.002": 552,
+    "n40w40.001": 465, "n40w60.001": 494, "n40w80.001": 395, "n40w100.001": 429,
+}  # fmt: skip
+
+DETOUR = 1.3
+SPEED_KMH = 30.0
+VISIT_MIN = 20.0
+DAY = (9 * 60.0, 18 * 60.0)
+RANK_OF = {"A": 0, "B": 1, "C": 2, "D": 3}
+
+
+@dataclass
+class Case:
+    name: str
+    group: str
+    problem: Problem
+    optimum: float | None = None
+
+
+# ---------------------------------------------------------------- cases
+
+
+def tsptw_case(path: Path) -> Case:
+    """A Dumas instance: depot 0 at time 0, all nodes must be visited, back by b_0."""
+    tokens = path.read_text().split()
+    size = int(tokens[0])
+    values = [float(x) for x in tokens[1:]]
+    matrix = [values[i * size : (i + 1) * size] for i in range(size)]
+    windows = values[size * size :]
+    # Engine layout: stops 0..n-1 are nodes 1..N-1, the depot is index n (node 0).
+    nodes = list(range(1, size)) + [0]
+    travel = [[matrix[a][b] for b in nodes] for a in nodes]
+    stops = tuple(
+        Stop(str(node), windows[2 * node], windows[2 * node + 1], 0.0, 0) for node in range(1, size)
+    )
+    problem = Problem(stops, travel, 0.0, windows[1], start=size - 1, return_to_start=True)
+    return Case(path.name.removesuffix(".txt"), "tsptw", problem, TSPTW_OPTIMUM.get(path.name[:-4]))
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def minutes(hhmm: str) -> float:
+    hours, mins = hhmm.split(":")
+    return int(hours) * 60.0 + int(mins)
+
+
+def city_problem(
+    points: Sequence[tuple[str, float, float, float, float, int]],
+    *,
+    depot: tuple[float, float] | None = None,
+    service: float | Sequence[float] = VISIT_MIN,
+    day: tuple[float, float] = DAY,
+) -> Problem:
+    """Points (id, lat, lon, open, close, rank) -> Problem with road-ish travel minutes."""
+    coords = [(p[1], p[2]) for p in points]
+    if depot is not None:
+        coords.append(depot)
+    travel = [[haversine_km(a, b) * DETOUR / SPEED_KMH * 60.0 for b in coords] for a in coords]
+    services = [service] * len(points) if isinstance(service, (int, float)) else list(service)
+    stops = tuple(Stop(p[0], p[3], p[4], float(s), p[5]) for p, s in zip(points, services))
+    start = len(points) if depot is not None else None
+    return Problem(stops, travel, day[0], day[1], start=start, return_to_start=depot is not None)
+
+
+def sample_cases() -> list[Case]:
+    cases = []
+    with open(DATA_DIR / "locations_moscow.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    pts = [
+        (f"msk{i}", float(r["lat"]), float(r["lon"]), minutes(r["time_window_start"]), minutes(r["time_window_end"]), 0)
+        for i, r in enumerate(rows)
+    ]
+    cases.append(Case("moscow-15", "sample", city_problem(pts)))
+
+    # The CSV has no categories; its JSON twin (same coordinates) has them.
+    twin = json.loads((DATA_DIR / "locations_mordovia.json").read_text(encoding="utf-8"))
+    category = {(round(t["lat"], 4), round(t["lon"], 4)): t.get("category", "A") for t in twin}
+    with open(DATA_DIR / "locations_mordovia.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    pts = []
+    for i, r in enumerate(rows):
+        lat, lon = float(r["lat"]), float(r["lon"])
+        rank = RANK_OF[category.get((round(lat, 4), round(lon, 4)), "A")]
+        pts.append((f"mrd{i}", lat, lon, minutes(r["time_window_start"]), minutes(r["time_window_end"]), rank))
+    cases.append(Case("mordovia-30", "sample", city_problem(pts)))
+
+    big = json.loads((DATA_DIR / "locations_mordovia_250.json").read_text(encoding="utf-8"))
+    pts = [
+        (f"m250-{i}", r["lat"], r["lon"], minutes(r["time_window_start"]), minutes(r["time_window_end"]), RANK_OF[r["category"]])
+        for i, r in enumerate(big)
+    ]
+    cases.append(Case("mordovia-250", "sample", city_problem(pts)))
+
+    requests = json.loads((DATA_DIR / "test_optimize_requests.json").read_text(encoding="utf-8"))["requests"]
+    for body in (r["body"] for r in requests):
+        locs = body["locations"]
+        pts = [
+            (l["ID"], l["lat"], l["lon"], minutes(l["time_window_start"]), minutes(l["time_window_end"]), RANK_OF[l["priority"]])
+            for l in locs
+        ]
+        cases.append(Case(f"request-{len(locs)}", "sample", city_problem(pts)))
+    return cases
+
+
+def synthetic_problem(n: int, seed: int, *, depot: bool) -> Problem:
+    """A seeded city day: ~16x16 km, clustered points, mixed windows and A-D priorities.
+
+    Windows: 45% all day, 20% morning, 20% afternoon, 15% a narrow 1-2 h slot.
+    Visits take 10-30 minutes, so from about 25 stops on the day cannot hold them all.
+    """
+    rng = random.Random(seed)
+    lat0, lon0 = 54.19, 45.18  # Saransk
+    centres = [(rng.gauss(0, 4.0), rng.gauss(0, 4.0)) for _ in range(4)]
+    points = []
+    services = []
+    for i in range(n):
+        if rng.random() < 0.6:
+            cx, cy = rng.choice(centres)
+            x, y = cx + rng.gauss(0, 1.2), cy + rng.gauss(0, 1.2)
+        else:
+            x, y = rng.uniform(-8, 8), rng.uniform(-8, 8)
+        lat = lat0 + y / 111.2
+        lon = lon0 + x / (111.2 * math.cos(math.radians(lat0)))
+        kind = rng.random()
+        if kind < 0.45:
+            open_, close = 9 * 60.0, 18 * 60.0
+        elif kind < 0.65:
+            open_, close = 9 * 60.0, rng.choice((12, 13)) * 60.0
+        elif kind < 0.85:
+            open_, close = rng.choice((13, 14)) * 60.0, 18 * 60.0
+        else:
+            open_ = rng.randrange(9 * 60, 16 * 60, 30)
+            close = open_ + rng.choice((60, 90, 120))
+        rank = rng.choices((0, 1, 2, 3), weights=(2, 3, 3, 2))[0]
+        points.append((f"g{n}-{i}", lat, lon, float(open_), float(close), rank))
+        services.append(float(rng.choice((10, 15, 20, 20, 30))))
+    return city_problem(points, depot=(lat0, lon0) if depot else None, service=services)
+
+
+def synthetic_cases() -> list[Case]:
+    specs = [(20, 1, True), (20, 2, False), (50, 3, True), (100, 4, True), (150, 5, True), (150, 6, False)]
+    return [
+        Case(f"city-{n}-{'depot' if depot else 'free'}", "synthetic", synthetic_problem(n, seed, depot=depot))
+        for n, seed, depot in specs
+    ]
+
+
+def all_cases() -> list[Case]:
+    tsptw = [tsptw_case(TSPTW_DIR / f"{name}.txt") for name in TSPTW_OPTIMUM]
+    return tsptw + sample_cases() + synthetic_cases()
+
+
+# ---------------------------------------------------------------- reference
+
+
+def reference_order(problem: Problem, seconds: float) -> list[int]:
+    """OR-Tools routing (GLS, ``seconds``) on the same problem; returns a visiting order.
+
+    Times are scaled to 1/100 minute and rounded against us (travel and
+    service up, windows inwards), so the order it returns is feasible in
+    exact minutes too. Supported starts: free (a dummy node with zero legs),
+    a depot, or a start stop; a free closed tour is not expressible here.
+    """
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    scale = 100.0
+    stops = problem.stops
+    n = len(stops)
+    if problem.start is None and problem.return_to_start:
+        raise NotImplementedError("reference: free start with return is not modelled")
+    # Nodes: stops 0..n-1, then the depot/origin (n), then a dummy end (n+1) when not returning.
+    origin = problem.start if problem.start is not None else n
+    free = problem.start is None
+    end = origin if problem.return_to_start else n + 1
+    size = n + 2
+
+    def leg(i: int, j: int) -> int:
+        if i == j or j == n + 1 or i == n + 1:
+            return 0
+        if free and (i == n or j == n):
+            return 0
+        return int(math.ceil(problem.travel[i][j] * scale - 1e-9))
+
+    legs = [[leg(i, j) for j in range(size)] for i in range(size)]
+    service = [int(math.ceil(s.service * scale - 1e-9)) for s in stops] + [0, 0]
+    day_start = int(math.ceil(problem.day_start * scale - 1e-9))
+    day_end = int(math.floor(problem.day_end * scale + 1e-9))
+
+    manager = pywrapcp.RoutingIndexManager(size, 1, [origin], [end])
+    routing = pywrapcp.RoutingModel(manager)
+
+    def arc(a: int, b: int) -> int:
+        return legs[manager.IndexToNode(a)][manager.IndexToNode(b)]
+
+    def transit(a: int, b: int) -> int:
+        i = manager.IndexToNode(a)
+        return service[i] + legs[i][manager.IndexToNode(b)]
+
+    arc_cb = routing.RegisterTransitCallback(arc)
+    time_cb = routing.RegisterTransitCallback(transit)
+    routing.SetArcCostEvaluatorOfAllVehicles(arc_cb)
+    horizon = max(day_end, day_start) + 1
+    routing.AddDimension(time_cb, horizon, horizon, False, "time")
+    dim = routing.GetDimensionOrDie("time")
+    for i, s in enumerate(stops):
+        if i == origin:
+            continue
+        lo = int(math.ceil(s.open * scale - 1e-9))
+        hi = min(int(math.floor(s.close * scale + 1e-9)), day_end - service[i])
+        index = manager.NodeToIndex(i)
+        if lo > hi:
+            routing.AddDisjunction([index], 0)  # can never be served
+            dim.CumulVar(index).SetRange(0, horizon)
+            continue
+        dim.CumulVar(index).SetRange(max(lo, 0), max(hi, 0))
+    start_index = routing.Start(0)
+    if origin < n:
+        s = stops[origin]
+        lo = max(day_start, int(math.ceil(s.open * scale - 1e-9)))
+        hi = min(int(math.floor(s.close * scale + 1e-9)), day_end - service[origin])
+        dim.CumulVar(start_index).SetRange(lo, max(lo, hi))
+    else:
+        dim.CumulVar(start_index).SetRange(day_start, day_start)
+    dim.CumulVar(routing.End(0)).SetRange(0, day_end)
+
+    # Lexicographic priorities: a rank's penalty beats all lower ranks' penalties plus any travel.
+    travel_bound = sum(max(row) for row in legs) + 1
+    ranks = sorted({s.rank for s in stops}, reverse=True)
+    penalty: dict[int, int] = {}
+    below = 0
+    for r in ranks:  # least important first
+        penalty[r] = travel_bound + below
+        below += penalty[r] * sum(1 for s in stops if s.rank == r)
+    for i, s in enumerate(stops):
+        if i == origin:
+            continue
+        index = manager.NodeToIndex(i)
+        if routing.GetDisjunctionIndices(index):
+            continue
+        routing.AddDisjunction([index], penalty[s.rank])
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    params.time_limit.FromMilliseconds(int(seconds * 1000))
+    solution = routing.SolveWithParameters(params)
+    if solution is None:
+        return [origin] if origin < n else []
+    order = []
+    index = routing.Start(0)
+    while not routing.IsEnd(index):
+        node = manager.IndexToNode(index)
+        if node < n:
+            order.append(node)
+        index = solution.Value(routing.NextVar(index))
+    return order
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def served_by_rank(problem: Problem, route: Route) -> dict[int, int]:
+    counts = {r: 0 for r in sorted({s.rank for s in problem.stops})}
+    for i in route.order:
+        counts[problem.stops[i].rank] += 1
+    return counts
+
+
+def dropped_text(problem: Problem, route: Route) -> str:
+    served = served_by_rank(problem, route)
+    total = {r: sum(1 for s in problem.stops if s.rank == r) for r in served}
+    if len(total) == 1:
+        return str(sum(total.values()) - sum(served.values()))
+    return "/".join(str(total[r] - served[r]) for r in sorted(total))
+
+
+def priority_cmp(problem: Problem, a: Route, b: Route) -> int:
+    """+1 if ``a`` serves a better priority profile than ``b``, -1 if worse, 0 if equal."""
+    sa, sb = served_by_rank(problem, a), served_by_rank(problem, b)
+    va = [sa[r] for r in sorted(sa)]
+    vb = [sb[r] for r in sorted(sb)]
+    return (va > vb) - (va < vb)
+
+
+@dataclass
+class Result:
+    case: Case
+    engine: Route
+    seconds: float
+    reference: Route | None
+    ref_seconds: float
+
+    @property
+    def cmp(self) -> int:
+        return 0 if self.reference is None else priority_cmp(self.case.problem, self.engine, self.reference)
+
+    @property
+    def ratio(self) -> float | None:
+        ref = self.reference
+        if ref is None or self.cmp != 0 or ref.violations:
+            return None
+        if ref.travel_minutes == 0:
+            return 1.0 if self.engine.travel_minutes == 0 else None
+        return self.engine.travel_minutes / ref.travel_minutes
+
+
+def run_case(case: Case, ref_seconds: float, engine: Callable[[Problem], Route]) -> Result:
+    t = time.perf_counter()
+    route = engine(case.problem)
+    seconds = time.perf_counter() - t
+    check = evaluate(case.problem, route.order)
+    assert check.violations == route.violations, "engine route disagrees with evaluate()"
+    reference = None
+    ref_time = 0.0
+    if ref_seconds > 0:
+        t = time.perf_counter()
+        order = reference_order(case.problem, ref_seconds)
+        ref_time = time.perf_counter() - t
+        reference = evaluate(case.problem, order)
+    return Result(case, route, seconds, reference, ref_time)
+
+
+HEADER = (
+    "| case | stops | engine travel | viol | dropped | engine ms | ref travel | ref viol | ref dropped "
+    "| engine/ref | optimum | engine/opt |"
+)
+RULE = "|" + "---|" * 12
+
+
+def row(r: Result) -> str:
+    p = r.case.problem
+    ref = r.reference
+    cells = [
+        r.case.name,
+        str(len(p.stops)),
+        f"{r.engine.travel_minutes:.1f}",
+        str(r.engine.violations),
+        dropped_text(p, r.engine),
+        f"{r.seconds * 1000:.0f}",
+    ]
+    if ref is None:
+        cells += ["-", "-", "-", "-"]
+    else:
+        ratio = r.ratio
+        if ratio is not None:
+            ratio_txt = f"{ratio:.4f}"
+        else:
+            ratio_txt = {1: "serves more", -1: "SERVES LESS", 0: "ref infeasible"}[r.cmp]
+        cells += [f"{ref.travel_minutes:.1f}", str(ref.violations), dropped_text(p, ref), ratio_txt]
+    opt = r.case.optimum
+    cells += [f"{opt:g}", f"{r.engine.travel_minutes / opt:.4f}"] if opt else ["-", "-"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def summary(results: list[Result]) -> list[str]:
+    lines = []
+    ratios = [r.ratio for r in results if r.ratio is not None]
+    if ratios:
+        lines.append(
+            f"engine/reference travel over {len(ratios)} comparable cases: "
+            f"mean {sum(ratios) / len(ratios):.4f}, worst {max(ratios):.4f}, best {min(ratios):.4f}"
+        )
+    with_ref = [r for r in results if r.reference is not None]
+    if with_ref:
+        more = sum(1 for r in with_ref if r.cmp > 0)
+        less = sum(1 for r in with_ref if r.cmp < 0)
+        worse_viol = sum(1 for r in with_ref if r.engine.violations > r.reference.violations)
+        lines.append(
+            f"priority profile vs reference: {more} better, {len(with_ref) - more - less} equal, {less} worse; "
+            f"cases with more violations than the reference: {worse_viol}"
+        )
+    opt = [r.engine.travel_minutes / r.case.optimum for r in results if r.case.optimum]
+    if opt:
+        lines.append(f"engine/published optimum (TSPTW): mean {sum(opt) / len(opt):.4f}, worst {max(opt):.4f}")
+    for label, lo, hi in (("<= 20 stops", 0, 20), ("21-50 stops", 21, 50), ("51-150 stops", 51, 150), ("> 150 stops", 151, 10**9)):
+        times = [r.seconds for r in results if lo <= len(r.case.problem.stops) <= hi]
+        if times:
+            lines.append(f"engine wall time, {label}: max {max(times) * 1000:.0f} ms, mean {sum(times) / len(times) * 1000:.0f} ms")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ref-seconds", type=float, default=30.0, help="OR-Tools time limit per case (0: skip)")
+    parser.add_argument("--quick", action="store_true", help="2 s reference: a smoke run")
+    parser.add_argument("--only", default="", help="run only cases whose name contains this")
+    args = parser.parse_args(argv)
+    ref_seconds = 2.0 if args.quick else args.ref_seconds
+    cases = [c for c in all_cases() if args.only in c.name]
+    print(f"# route engine benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()} "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, reference {ref_seconds:g} s")
+    print(HEADER)
+    print(RULE)
+    results = []
+    for case in cases:
+        result = run_case(case, ref_seconds, solve)
+        results.append(result)
+        print(row(result), flush=True)
+    print()
+    for line in summary(results):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
