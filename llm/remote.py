@@ -134,6 +134,10 @@ def _base_url(endpoint_url: str) -> str:
     if base.endswith(_CHAT_PATH):
         base = base[: -len(_CHAT_PATH)]
     parts = urlsplit(base)
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        parts = parts._replace(scheme="")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RemoteError(
             "error", f"endpoint URL must look like http://host:port/v1, not {endpoint_url!r}"
@@ -194,6 +198,7 @@ def _request(
 
     A socket timeout alone bounds each read, not the sum of them: a server that trickles a byte
     a second would never time out. A watchdog timer shuts the socket down at the deadline.
+    Only a hanging DNS lookup of a host name escapes it (the resolver cannot be interrupted).
     http.client rather than urllib: urllib would send loopback and LAN model servers through
     any HTTP proxy set in the environment.
     """

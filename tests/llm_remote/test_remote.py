@@ -193,9 +193,11 @@ def test_a_closed_port_is_an_error_naming_the_url():
     assert caught.value.reason == f"connection refused by {url}"
 
 
-def test_an_endpoint_url_that_is_not_http_is_an_error():
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:8080/v1", "ftp://127.0.0.1/v1",
+                                      "http://127.0.0.1:port/v1"])
+def test_an_endpoint_url_that_is_not_http_host_port_is_an_error(endpoint):
     with pytest.raises(RemoteError) as caught:
-        ask("127.0.0.1:8080/v1")
+        ask(endpoint)
 
     assert caught.value.status == "error"
     assert "http://host:port/v1" in caught.value.reason
@@ -351,3 +353,13 @@ def test_a_server_that_hangs_up_is_an_error_suggesting_a_crash(loopback_server):
 
     assert caught.value.status == "error"
     assert "closed the connection without answering" in caught.value.reason
+
+
+def test_list_models_on_a_closed_port_is_an_error_naming_the_url():
+    url = f"http://127.0.0.1:{free_loopback_port()}/v1"
+
+    with pytest.raises(RemoteError) as caught:
+        list_models(url, timeout=TIMEOUT)
+
+    assert caught.value.status == "error"
+    assert url in caught.value.reason
