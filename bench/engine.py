@@ -214,21 +214,28 @@ def reference_order(problem: Problem, seconds: float) -> list[int]:
     n = len(stops)
     if problem.start is None and problem.return_to_start:
         raise NotImplementedError("reference: free start with return is not modelled")
-    # Nodes: stops 0..n-1, then the depot/origin (n), then a dummy end (n+1) when not returning.
-    origin = problem.start if problem.start is not None else n
-    free = problem.start is None
-    end = origin if problem.return_to_start else n + 1
-    size = n + 2
+    # Nodes: stops 0..n-1, then extra nodes that are only ever a route's start or end
+    # (a zero-leg dummy that could be visited mid-route would teleport).
+    zero: set[int] = set()  # dummy nodes: every leg to or from them is free
+    if problem.start is None:
+        origin, end, size = n, n + 1, n + 2
+        zero = {n, n + 1}
+    elif problem.start == n:
+        origin = n
+        end, size = (n, n + 1) if problem.return_to_start else (n + 1, n + 2)
+        zero = set() if problem.return_to_start else {n + 1}
+    else:
+        origin = problem.start
+        end, size = (origin, n) if problem.return_to_start else (n, n + 1)
+        zero = set() if problem.return_to_start else {n}
 
     def leg(i: int, j: int) -> int:
-        if i == j or j == n + 1 or i == n + 1:
-            return 0
-        if free and (i == n or j == n):
+        if i == j or i in zero or j in zero:
             return 0
         return int(math.ceil(problem.travel[i][j] * scale - 1e-9))
 
     legs = [[leg(i, j) for j in range(size)] for i in range(size)]
-    service = [int(math.ceil(s.service * scale - 1e-9)) for s in stops] + [0, 0]
+    service = [int(math.ceil(s.service * scale - 1e-9)) for s in stops] + [0] * (size - n)
     day_start = int(math.ceil(problem.day_start * scale - 1e-9))
     day_end = int(math.floor(problem.day_end * scale + 1e-9))
 
@@ -350,7 +357,9 @@ class Result:
         return self.engine.travel_minutes / ref.travel_minutes
 
 
-def run_case(case: Case, ref_seconds: float, engine: Callable[[Problem], Route]) -> Result:
+def run_case(
+    case: Case, ref_seconds: float, engine: Callable[[Problem], Route], cache: dict[str, list[int]] | None = None
+) -> Result:
     t = time.perf_counter()
     route = engine(case.problem)
     seconds = time.perf_counter() - t
@@ -359,8 +368,14 @@ def run_case(case: Case, ref_seconds: float, engine: Callable[[Problem], Route])
     reference = None
     ref_time = 0.0
     if ref_seconds > 0:
+        key = f"{case.name}@{ref_seconds:g}"
         t = time.perf_counter()
-        order = reference_order(case.problem, ref_seconds)
+        if cache is not None and key in cache:
+            order = cache[key]
+        else:
+            order = reference_order(case.problem, ref_seconds)
+            if cache is not None:
+                cache[key] = order
         ref_time = time.perf_counter() - t
         reference = evaluate(case.problem, order)
     return Result(case, route, seconds, reference, ref_time)
@@ -430,7 +445,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ref-seconds", type=float, default=30.0, help="OR-Tools time limit per case (0: skip)")
     parser.add_argument("--quick", action="store_true", help="2 s reference: a smoke run")
     parser.add_argument("--only", default="", help="run only cases whose name contains this")
+    parser.add_argument(
+        "--ref-cache", type=Path, help="JSON file to reuse reference orders from (and add new ones to)"
+    )
     args = parser.parse_args(argv)
+    cache: dict[str, list[int]] | None = None
+    if args.ref_cache:
+        cache = json.loads(args.ref_cache.read_text()) if args.ref_cache.exists() else {}
     ref_seconds = 2.0 if args.quick else args.ref_seconds
     cases = [c for c in all_cases() if args.only in c.name]
     print(f"# route engine benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()} "
@@ -439,9 +460,11 @@ def main(argv: list[str] | None = None) -> int:
     print(RULE)
     results = []
     for case in cases:
-        result = run_case(case, ref_seconds, solve)
+        result = run_case(case, ref_seconds, solve, cache)
         results.append(result)
         print(row(result), flush=True)
+        if cache is not None:
+            args.ref_cache.write_text(json.dumps(cache))
     print()
     for line in summary(results):
         print(line)

@@ -52,20 +52,23 @@ class Search:
     def snapshot(self, tour: Tour) -> Solution:
         return Solution(tour.route, tour.prize(), tour.travel)
 
-    def polish(self, tour: Tour, deadline: float) -> None:
+    def polish(self, tour: Tour, deadline: float, full: bool = True) -> None:
         """Descend, then try to add or upgrade stops, until nothing changes."""
         c = self.c
         while True:
-            descend(tour, deadline)
+            descend(tour, deadline, full=full)
             if time.perf_counter() > deadline:
                 return
             served = set(tour.route)
             unserved = [u for u in c.candidates if u not in served]
             if not unserved:
                 return
-            changed = bool(fill(tour, unserved, by_shift=True))
-            served = set(tour.route)
-            unserved = [u for u in c.candidates if u not in served]
+            changed = bool(fill(tour, [u for u in unserved if tour.may_fit(u)], by_shift=True))
+            route = tour.route
+            served = set(route)
+            # Only stops at least as important as some served one can replace it.
+            floor = min((c.weight[v] for v in route), default=0)
+            unserved = [u for u in c.candidates if u not in served and c.weight[u] >= floor]
             changed |= bool(substitute(tour, unserved))
             if not changed:
                 return
@@ -75,7 +78,11 @@ class Search:
         k = len(route)
         if k == 0:
             return route, []
-        q = rng.randint(1, max(1, min(k, max(2, k // 3), 12)))
+        if rng.random() < 0.05:
+            # Now and then rebuild the whole day: the only way out of some shapes
+            # (a far stop that fits only if the day is swept the other way round).
+            return [], list(route)
+        q = rng.randint(1, max(1, min(k, max(3, k // 2), 15)))
         kind = rng.random()
         if kind < 0.4:
             # A contiguous string: frees a whole period of the day.
@@ -132,8 +139,14 @@ class Search:
                 break
             tour.set(kept)
             self.recreate(tour, removed, set(kept))
-            self.polish(tour, deadline)
+            self.polish(tour, deadline, full=False)
             cand = self.snapshot(tour)
+            if cand.route != best.route and (
+                cand.prize > best.prize or (cand.prize == best.prize and cand.travel < best.travel * 1.01)
+            ):
+                # Worth the expensive neighbourhoods only when it may become the best.
+                self.polish(tour, deadline)
+                cand = self.snapshot(tour)
             progress = (time.perf_counter() - began) / span
             threshold = 0.02 * best.travel / max(1, len(best.route)) * (1.0 - progress)
             if cand.better_than(best):

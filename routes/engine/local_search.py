@@ -25,6 +25,33 @@ def _apply(tour: Tour, route: list[int]) -> None:
     tour.set(route)
 
 
+def _fits(cost, opn, close, service, t: float, prev: int, stretch: list[int], nxt: int, limit: float) -> bool:
+    """Leaving ``prev`` at ``t``, can ``stretch`` be served and ``nxt`` reached by ``limit``?"""
+    for w in stretch:
+        arr = t + cost[prev][w]
+        st = arr if arr > opn[w] else opn[w]
+        if st > close[w]:
+            return False
+        t = st + service[w]
+        prev = w
+    return t + cost[prev][nxt] <= limit
+
+
+def _fits_before(cost, opn, close, service, t, prev, stretch, m_first, m_early, m_late, m_dur, tail, limit) -> bool:
+    """As :func:`_fits`, with a summarised stretch ``mid`` (then ``tail`` minutes) between."""
+    for w in stretch:
+        arr = t + cost[prev][w]
+        st = arr if arr > opn[w] else opn[w]
+        if st > close[w]:
+            return False
+        t = st + service[w]
+        prev = w
+    arr = t + cost[prev][m_first]
+    if arr > m_late:
+        return False
+    return (arr if arr > m_early else m_early) + m_dur + tail <= limit
+
+
 def relocate(tour: Tour, length: int, deadline: float) -> int:
     """Move stretches of ``length`` stops elsewhere (also reversed when length > 1)."""
     c = tour.c
@@ -45,6 +72,7 @@ def relocate(tour: Tour, length: int, deadline: float) -> int:
         best_gain = IMPROVES
         best: tuple[int, bool] | None = None
         stretch = seq[i : j + 1]
+        backwards = stretch[::-1]
         b_first = close[first] if close[first] > close[last] else close[last]
 
         # Forwards: new order ... before, after .. seq[p], stretch, seq[p+1] ...
@@ -61,27 +89,15 @@ def relocate(tour: Tour, length: int, deadline: float) -> int:
             if t > b_first:
                 break
             nxt = seq[p + 1]
-            base = cut + cost[v][nxt]
-            for reverse in (False, True) if length > 1 else (False,):
-                if reverse:
-                    gain = base - cost[v][last] - cost[first][nxt] - rev_inner
-                    order = reversed(stretch)
-                else:
-                    gain = base - cost[v][first] - cost[last][nxt]
-                    order = iter(stretch)
-                if gain <= best_gain:
-                    continue
-                tt, pv, ok = t, v, True
-                for w in order:
-                    arr = tt + cost[pv][w]
-                    st = arr if arr > opn[w] else opn[w]
-                    if st > close[w]:
-                        ok = False
-                        break
-                    tt = st + service[w]
-                    pv = w
-                if ok and tt + cost[pv][nxt] <= latest[p + 1]:
-                    best_gain, best = gain, (p, reverse)
+            row_v = cost[v]
+            base = cut + row_v[nxt]
+            gain = base - row_v[first] - cost[last][nxt]
+            if gain > best_gain and _fits(cost, opn, close, service, t, v, stretch, nxt, latest[p + 1]):
+                best_gain, best = gain, (p, False)
+            if length > 1:
+                gain = base - row_v[last] - cost[first][nxt] - rev_inner
+                if gain > best_gain and _fits(cost, opn, close, service, t, v, backwards, nxt, latest[p + 1]):
+                    best_gain, best = gain, (p, True)
 
         # Backwards: new order ... seq[p], stretch, seq[p+1] .. before, after ...
         if i >= 2:
@@ -96,33 +112,19 @@ def relocate(tour: Tour, length: int, deadline: float) -> int:
                     break
                 x = seq[p]
                 # Removing (x, m_first) and adding the two arcs around the stretch.
-                base = cut + cost[x][m_first]
-                for reverse in (False, True) if length > 1 else (False,):
-                    if reverse:
-                        gain = base - cost[x][last] - cost[first][m_first] - rev_inner
-                        order = reversed(stretch)
-                    else:
-                        gain = base - cost[x][first] - cost[last][m_first]
-                        order = iter(stretch)
-                    if gain <= best_gain:
-                        continue
-                    tt, pv, ok = dep[p], x, True
-                    for w in order:
-                        arr = tt + cost[pv][w]
-                        st = arr if arr > opn[w] else opn[w]
-                        if st > close[w]:
-                            ok = False
-                            break
-                        tt = st + service[w]
-                        pv = w
-                    if not ok:
-                        continue
-                    arr = tt + cost[pv][m_first]
-                    if arr > m_late:
-                        continue
-                    tt = (arr if arr > m_early else m_early) + m_dur
-                    if tt + tail <= lat_after:
-                        best_gain, best = gain, (p, reverse)
+                row_x = cost[x]
+                base = cut + row_x[m_first]
+                gain = base - row_x[first] - cost[last][m_first]
+                if gain > best_gain and _fits_before(
+                    cost, opn, close, service, dep[p], x, stretch, m_first, m_early, m_late, m_dur, tail, lat_after
+                ):
+                    best_gain, best = gain, (p, False)
+                if length > 1:
+                    gain = base - row_x[last] - cost[first][m_first] - rev_inner
+                    if gain > best_gain and _fits_before(
+                        cost, opn, close, service, dep[p], x, backwards, m_first, m_early, m_late, m_dur, tail, lat_after
+                    ):
+                        best_gain, best = gain, (p, True)
                 if p == 0:
                     break
                 # Prepend seq[p] to mid (its first stop becomes x).
@@ -282,13 +284,18 @@ def two_opt(tour: Tour, deadline: float) -> int:
     return moves
 
 
-def descend(tour: Tour, deadline: float) -> None:
-    """Apply improving moves until none is left (or time runs out)."""
+def descend(tour: Tour, deadline: float, *, full: bool = True) -> None:
+    """Apply improving moves until none is left (or time runs out).
+
+    ``full`` adds relocation of 2- and 3-stop stretches (or-opt), the most
+    expensive neighbourhoods; the search loop leaves them to its best tours.
+    """
     while time.perf_counter() < deadline:
         moved = relocate(tour, 1, deadline)
         moved += two_opt(tour, deadline)
         moved += exchange(tour, deadline)
-        moved += relocate(tour, 2, deadline)
-        moved += relocate(tour, 3, deadline)
+        if full:
+            moved += relocate(tour, 2, deadline)
+            moved += relocate(tour, 3, deadline)
         if not moved:
             return

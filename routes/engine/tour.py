@@ -16,7 +16,7 @@ from .compiled import Compiled
 
 
 class Tour:
-    __slots__ = ("c", "seq", "start", "dep", "latest", "fwd", "bwd")
+    __slots__ = ("c", "seq", "start", "dep", "latest", "fwd", "bwd", "room")
 
     def __init__(self, c: Compiled, route: list[int]) -> None:
         self.c = c
@@ -59,6 +59,23 @@ class Tour:
             nxt_latest = latest[p] = close[v] if close[v] < lim else lim
             nxt = v
         self.seq, self.start, self.dep, self.latest, self.fwd, self.bwd = seq, start, dep, latest, fwd, bwd
+        # The most any gap can be delayed: waiting at p absorbs delay, plus p's own slack.
+        room = 0.0
+        for p in range(1, m):
+            arr = dep[p - 1] + cost[seq[p - 1]][seq[p]]
+            gap = latest[p] - arr
+            if gap > room:
+                room = gap
+        self.room = room
+
+    def may_fit(self, u: int) -> bool:
+        """Cheap necessary test for inserting ``u`` when travel obeys the triangle inequality.
+
+        A detour is then never negative, so the stop's service alone must fit
+        into the largest delay some gap can absorb. Used only to skip hopeless
+        tries, never to accept a tour.
+        """
+        return self.c.service[u] <= self.room
 
     @property
     def route(self) -> list[int]:
