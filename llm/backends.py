@@ -13,9 +13,9 @@ from typing import Any
 
 from llm.config import SlotConfig
 from llm.files import ModelFileNotFound, find_model_file
+from llm.generation import Generation
 from llm.prompt import Prompt, answer_json_schema, build_prompt, parse_answer
 from llm.remote import RemoteError, chat
-from llm.generation import Generation
 from llm.runtime import LocalModel, ModelError, get_pool
 from routes.engine import Problem, Route, evaluate, improve
 from routes.planning import Plan
@@ -167,7 +167,9 @@ def propose_route(
 ) -> Proposal:
     backend_class = BACKENDS.get(config.backend)
     if backend_class is None:
-        raise BackendError("error", f"unknown backend {config.backend!r}; known: {sorted(BACKENDS)}")
+        raise BackendError(
+            "error", f"unknown backend {config.backend!r}; known: {sorted(BACKENDS)}"
+        )
     prompt = build_prompt(plan)
     generation = backend_class(config, options).generate(prompt)
     stats = generation_stats(generation)

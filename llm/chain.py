@@ -90,7 +90,5 @@ def run_chain(
 
     if not fallback:
         return ChainOutcome(route=None, model_used="", attempts=attempts)
-    attempts.append(
-        AttemptRecord(slot=GREEDY, status="ok", reason="", duration_ms=baseline_ms)
-    )
+    attempts.append(AttemptRecord(slot=GREEDY, status="ok", reason="", duration_ms=baseline_ms))
     return ChainOutcome(route=baseline, model_used=GREEDY, attempts=attempts)

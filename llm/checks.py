@@ -40,7 +40,9 @@ def check_model_slots(app_configs=None, **kwargs):
         if config.backend == "local" and slot.enabled:
             try:
                 find_model_file(
-                    config.model_file, models_dir=settings.T2_MODELS_DIR, project_dir=settings.BASE_DIR
+                    config.model_file,
+                    models_dir=settings.T2_MODELS_DIR,
+                    project_dir=settings.BASE_DIR,
                 )
             except ModelFileNotFound as exc:
                 messages.append(

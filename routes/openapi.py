@@ -55,7 +55,10 @@ ROUTE_RESPONSE: dict[str, Any] = {
         "total_travel_minutes": {"type": "number"},
         "total_time_hours": {"type": "number"},
         "total_cost_rub": {"type": "number"},
-        "violations": {"type": "integer", "description": "Window or day-end breaches (0 = feasible)."},
+        "violations": {
+            "type": "integer",
+            "description": "Window or day-end breaches (0 = feasible).",
+        },
         "attempts": {
             "type": "array",
             "items": {
@@ -126,9 +129,18 @@ EXAMPLE = {
 
 def _optimize_operation(summary: str, description: str, *, slot: bool) -> dict[str, Any]:
     responses = {
-        "200": {"description": "The route", "content": _json({"$ref": "#/components/schemas/Route"})},
-        "400": {"description": "Bad input", "content": _json({"$ref": "#/components/schemas/Error"})},
-        "413": {"description": "Body too large", "content": _json({"$ref": "#/components/schemas/Error"})},
+        "200": {
+            "description": "The route",
+            "content": _json({"$ref": "#/components/schemas/Route"}),
+        },
+        "400": {
+            "description": "Bad input",
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        },
+        "413": {
+            "description": "Body too large",
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        },
     }
     operation: dict[str, Any] = {
         "summary": summary,
@@ -204,9 +216,21 @@ def openapi_document(slots: list[str], max_locations: int) -> dict[str, Any]:
                 {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
             ],
             "responses": {
-                "200": {"description": "The run", "content": _json({"$ref": "#/components/schemas/Route"})},
+                "200": {
+                    "description": "The run",
+                    "content": _json({"$ref": "#/components/schemas/Route"}),
+                },
                 "404": {"description": "No such run"},
             },
+        }
+    }
+    paths["/api/models"] = {
+        "get": {
+            "summary": "Model slots: status and timing summary",
+            "description": "Per slot: settings (and which come from the environment), whether "
+            "the file is found, the last attempt, and count, success rate, median and 95th "
+            "percentile latency, load time and tokens/s over its recent attempts.",
+            "responses": {"200": {"description": "The slots"}},
         }
     }
     return {

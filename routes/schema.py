@@ -144,7 +144,6 @@ class OptimizeRequest(BaseModel):
     constraints: Constraints = Field(default_factory=Constraints)
 
 
-
 def _cross_field_errors(request: OptimizeRequest) -> list[dict[str, str]]:
     """Checks that span fields, each reported at the field a user would fix."""
     errors = []
@@ -159,7 +158,9 @@ def _cross_field_errors(request: OptimizeRequest) -> list[dict[str, str]]:
                 }
             )
         if location.ID in seen:
-            errors.append({"field": f"locations[{i}].ID", "message": f"duplicate ID {location.ID!r}"})
+            errors.append(
+                {"field": f"locations[{i}].ID", "message": f"duplicate ID {location.ID!r}"}
+            )
         seen.add(location.ID)
     constraints = request.constraints
     if minutes_of(constraints.start_time) >= minutes_of(constraints.end_time):
@@ -238,5 +239,3 @@ def parse_request(data: Any, *, max_locations: int = DEFAULT_MAX_LOCATIONS) -> O
     if errors:
         raise RequestError(errors)
     return request
-
-

@@ -5,6 +5,14 @@ import json
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _inline_optimizations(settings, tmp_path):
+    """Runs execute in the test process unless a test asks for the worker; model files are
+    looked up in an empty folder so a developer's own downloads never change a result."""
+    settings.T2_OPTIMIZE_INLINE = True
+    settings.T2_MODELS_DIR = tmp_path / "models"
+
+
 @pytest.fixture
 def post_json(client):
     """POST a JSON body (or raw text) and return the response."""

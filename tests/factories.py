@@ -38,12 +38,26 @@ def seed_example() -> dict[str, Any]:
     """The request from the seed guide's section 8, unchanged."""
     return {
         "locations": [
-            {"ID": "loc_1", "name": "Красная площадь", "address": "Москва", "lat": 55.7539,
-             "lon": 37.6208, "time_window_start": "10:00", "time_window_end": "22:00",
-             "priority": "high"},
-            {"ID": "loc_2", "name": "Парк Горького", "address": "Москва", "lat": 55.7298,
-             "lon": 37.5995, "time_window_start": "08:00", "time_window_end": "23:00",
-             "priority": "medium"},
+            {
+                "ID": "loc_1",
+                "name": "Красная площадь",
+                "address": "Москва",
+                "lat": 55.7539,
+                "lon": 37.6208,
+                "time_window_start": "10:00",
+                "time_window_end": "22:00",
+                "priority": "high",
+            },
+            {
+                "ID": "loc_2",
+                "name": "Парк Горького",
+                "address": "Москва",
+                "lat": 55.7298,
+                "lon": 37.5995,
+                "time_window_start": "08:00",
+                "time_window_end": "23:00",
+                "priority": "medium",
+            },
         ],
         "constraints": {},
     }

@@ -37,9 +37,7 @@ class HubStandIn:
                 self.send_header("ETag", '"' + hashlib.sha256(data).hexdigest() + '"')
                 self.send_header("Content-Length", str(length))
                 if status == 206:
-                    self.send_header(
-                        "Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}"
-                    )
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
                 self.end_headers()
 
             def do_HEAD(self):

@@ -6,6 +6,5 @@ window.addEventListener("load", function () {
     dom_id: "#swagger-ui",
     deepLinking: true,
     validatorUrl: null,
-    tryItOutEnabled: true,
   });
 });

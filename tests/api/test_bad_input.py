@@ -44,21 +44,37 @@ BAD_REQUESTS = {
         "locations[0].time_window_start",
         "HH:MM",
     ),
-    "time_24_00": (_with_location(time_window_end="24:00"), "locations[0].time_window_end", "HH:MM"),
-    "time_not_a_string": (_with_location(time_window_end=1800), "locations[0].time_window_end", "HH:MM"),
+    "time_24_00": (
+        _with_location(time_window_end="24:00"),
+        "locations[0].time_window_end",
+        "HH:MM",
+    ),
+    "time_not_a_string": (
+        _with_location(time_window_end=1800),
+        "locations[0].time_window_end",
+        "HH:MM",
+    ),
     "window_ends_before_start": (
         _with_location(time_window_start="15:00", time_window_end="10:00"),
         "locations[0].time_window_end",
         "before it starts",
     ),
-    "unknown_priority": (_with_location(priority="urgent"), "locations[0].priority", "high, medium"),
+    "unknown_priority": (
+        _with_location(priority="urgent"),
+        "locations[0].priority",
+        "high, medium",
+    ),
     "duplicate_ids": (
         {"locations": [location(1), location(2, ID="loc_1")]},
         "locations[1].ID",
         "duplicate",
     ),
     "start_unknown_id": (_with_constraints(start="nowhere"), "constraints.start", "nowhere"),
-    "start_missing_lon": (_with_constraints(start={"lat": 55.7}), "constraints.start.lon", "required"),
+    "start_missing_lon": (
+        _with_constraints(start={"lat": 55.7}),
+        "constraints.start.lon",
+        "required",
+    ),
     "start_time_after_end_time": (
         _with_constraints(start_time="19:00", end_time="10:00"),
         "constraints.end_time",
@@ -94,8 +110,11 @@ def test_it_rejects_bad_input_naming_the_field(post_json, name):
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
 def test_it_rejects_non_finite_coordinates(post_json, value):
-    raw = '{"locations": [{"ID": "a", "name": "", "address": "", "lat": %s, "lon": 37,' \
-          ' "time_window_start": "09:00", "time_window_end": "18:00", "priority": "A"}]}' % value
+    location = (
+        '{"ID": "a", "name": "", "address": "", "lat": VALUE, "lon": 37,'
+        ' "time_window_start": "09:00", "time_window_end": "18:00", "priority": "A"}'
+    )
+    raw = '{"locations": [' + location.replace("VALUE", value) + "]}"
 
     response = post_json("/optimize", raw)
 

@@ -17,6 +17,7 @@ def test_the_openapi_document_describes_every_endpoint(client):
         "/llama/optimize",
         "/api/runs",
         "/api/runs/{id}",
+        "/api/models",
     }
     constraints = document["components"]["schemas"]["Constraints"]["properties"]
     assert {"start_time", "end_time", "start", "return_to_start", "speed_kmh"} <= set(constraints)

@@ -63,7 +63,9 @@ def test_it_saves_the_run_with_its_attempts(post_json):
     assert Attempt.objects.filter(run=run).count() == 4
 
 
-@pytest.mark.parametrize("request_body", sample_requests(), ids=lambda b: f"{len(b['locations'])}pts")
+@pytest.mark.parametrize(
+    "request_body", sample_requests(), ids=lambda b: f"{len(b['locations'])}pts"
+)
 def test_it_plans_the_original_projects_sample_requests(post_json, request_body):
     answer = post_json("/optimize", request_body).json()
 

@@ -19,7 +19,9 @@ def test_it_downloads_the_chosen_quantization_and_records_it_on_the_slot(tmp_pat
     files = {("Qwen/Qwen2-0.5B-Instruct-GGUF", "qwen2-0_5b-instruct-q2_k.gguf"): data}
 
     with serve_hub(files) as (url, hub):
-        call_command("download_models", "qwen", "--quant", "q2_k", "--dir", tmp_path, "--endpoint", url)
+        call_command(
+            "download_models", "qwen", "--quant", "q2_k", "--dir", tmp_path, "--endpoint", url
+        )
 
     saved = tmp_path / "qwen2-0_5b-instruct-q2_k.gguf"
     assert saved.read_bytes() == data

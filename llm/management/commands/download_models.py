@@ -79,7 +79,9 @@ class Command(BaseCommand):
                 )
             )
         except RepositoryNotFoundError:
-            raise CommandError(f"repository {repo!r} not found on the hub (or it is gated)") from None
+            raise CommandError(
+                f"repository {repo!r} not found on the hub (or it is gated)"
+            ) from None
         except EntryNotFoundError as exc:
             if isinstance(exc, LocalEntryNotFoundError):
                 raise CommandError(
