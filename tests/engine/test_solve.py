@@ -1,0 +1,136 @@
+"""solve(): feasibility, the priority rule, skip reasons and the objective."""
+
+from __future__ import annotations
+
+import pytest
+from engine_cases import MODES, line_problem, random_problem
+from oracle import best_plan
+
+from routes.engine import NO_TIME, UNREACHABLE, Problem, Route, Stop, evaluate, solve
+
+
+def served_by_rank(problem: Problem, route: Route) -> tuple[int, ...]:
+    levels = sorted({s.rank for s in problem.stops})
+    return tuple(sum(1 for i in route.order if problem.stops[i].rank == r) for r in levels)
+
+
+def assert_consistent(problem: Problem, route: Route) -> None:
+    """Every stop is either visited once or skipped once, and evaluate() agrees on the timing."""
+    assert route.violations == 0
+    assert len(set(route.order)) == len(route.order)
+    assert sorted(route.order + tuple(s.stop for s in route.skipped)) == list(range(len(problem.stops)))
+    check = evaluate(problem, route.order)
+    assert check.violations == 0
+    assert check.visits == route.visits
+    assert check.travel_minutes == pytest.approx(route.travel_minutes)
+    assert check.end_time == pytest.approx(route.end_time)
+    assert route.end_time <= problem.day_end + 1e-6
+    for visit in route.visits:
+        stop = problem.stops[visit.stop]
+        assert stop.open - 1e-9 <= visit.start <= stop.close + 1e-6
+        assert visit.start >= problem.day_start - 1e-9
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(4))
+def test_solve_returns_a_route_that_evaluate_finds_feasible(mode: str, seed: int) -> None:
+    problem = random_problem(40, seed, mode, tight=seed % 2 == 1)
+    route = solve(problem, time_limit=0.05, seed=seed)
+    assert_consistent(problem, route)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(3))
+def test_on_tiny_days_it_finds_the_exhaustive_optimum(mode: str, seed: int) -> None:
+    problem = random_problem(7, 100 + seed, mode)
+    # Shrink the day so that some stops must be dropped.
+    problem = Problem(problem.stops, problem.travel, 0.0, 150.0, problem.start, problem.return_to_start)
+    served, travel, _ = best_plan(problem)
+    route = solve(problem, time_limit=0.05, seed=seed)
+    assert_consistent(problem, route)
+    assert served_by_rank(problem, route) == served
+    assert route.travel_minutes == pytest.approx(travel, abs=1e-6)
+
+
+def test_it_never_drops_a_high_priority_stop_to_keep_a_low_one() -> None:
+    # One rank-0 stop far from four rank-3 stops: the day holds the rank-0 stop alone,
+    # or all four rank-3 stops, never both kinds.
+    problem = line_problem(
+        [0, 85, 86, 87, 88],
+        [(0, 100)] * 5,
+        ranks=[0, 3, 3, 3, 3],
+        day=(0, 100),
+    )
+    route = solve(problem, time_limit=0.05)
+    assert route.order == (0,)
+    assert {s.stop: s.reason for s in route.skipped} == {1: NO_TIME, 2: NO_TIME, 3: NO_TIME, 4: NO_TIME}
+
+
+def test_it_keeps_two_medium_stops_rather_than_one_low_and_one_medium() -> None:
+    # Three stops at one place, 25-minute visits, a 60-minute day: only two fit.
+    problem = line_problem([0, 0, 0], [(0, 60)] * 3, service=25, ranks=[2, 1, 1], day=(0, 60))
+    route = solve(problem, time_limit=0.05)
+    assert sorted(route.order) == [1, 2]
+    assert route.skipped[0].stop == 0 and route.skipped[0].reason == NO_TIME
+
+
+def test_with_equal_ranks_it_serves_as_many_stops_as_fit() -> None:
+    # The first stop alone would eat the day (long visit); three short ones fit together.
+    problem = Problem(
+        (
+            Stop("long", 0, 100, 90, 1),
+            Stop("a", 0, 100, 20, 1),
+            Stop("b", 0, 100, 20, 1),
+            Stop("c", 0, 100, 20, 1),
+        ),
+        [[0, 5, 5, 5], [5, 0, 5, 5], [5, 5, 0, 5], [5, 5, 5, 0]],
+        0,
+        100,
+    )
+    route = solve(problem, time_limit=0.05)
+    assert sorted(route.order) == [1, 2, 3]
+
+
+def test_it_explains_unreachable_and_no_time_stops() -> None:
+    stops = (
+        Stop("closed-before-day", 0, 30, 10, 0),  # window ends before the day starts
+        Stop("opens-after-day", 700, 800, 10, 0),  # window starts after the day ends
+        Stop("too-long", 100, 500, 500, 0),  # the visit itself outlasts the day
+        Stop("far", 100, 500, 10, 0),  # cannot get there and back from the depot in time
+        Stop("ok-a", 100, 120, 50, 1),
+        Stop("ok-b", 100, 120, 50, 1),  # same window, same place as ok-a: only one fits
+    )
+    # Travel: depot (index 6) is 5 minutes from everything except "far" (400 each way).
+    size = len(stops) + 1
+    travel = [[0.0 if i == j else 5.0 for j in range(size)] for i in range(size)]
+    travel[6][3] = travel[3][6] = 400.0
+    problem = Problem(stops, travel, 60, 600, start=6, return_to_start=True)
+    route = solve(problem, time_limit=0.05)
+    reasons = {s.stop: s.reason for s in route.skipped}
+    assert reasons[0] == reasons[1] == reasons[2] == reasons[3] == UNREACHABLE
+    assert len(route.order) == 1 and route.order[0] in (4, 5)
+    assert reasons[9 - route.order[0]] == NO_TIME
+
+
+def test_an_empty_day_is_an_empty_route() -> None:
+    route = solve(Problem((), [], 540, 1080))
+    assert route.order == () and route.skipped == () and route.violations == 0
+    assert route.end_time == 540
+
+
+def test_it_prefers_the_shorter_of_two_feasible_tours() -> None:
+    # On a line the only sensible tour from the depot sweeps out and back.
+    problem = line_problem([10, 20, 30, 40], [(0, 1000)] * 4, depot=0, back=True)
+    route = solve(problem, time_limit=0.05)
+    assert route.travel_minutes == pytest.approx(80)
+    assert route.order in ((0, 1, 2, 3), (3, 2, 1, 0))
+
+
+def test_rejects_a_malformed_problem() -> None:
+    stops = (Stop("a", 0, 10, 1, 0), Stop("b", 0, 10, 1, 0))
+    with pytest.raises(ValueError):
+        solve(Problem(stops, [[0, 1]], 0, 100))  # wrong matrix size
+    with pytest.raises(ValueError):
+        solve(Problem(stops, [[0, 1], [1, 0]], 0, 100, start=2))  # depot without its row
+    with pytest.raises(ValueError):
+        solve(Problem(stops, [[0, -1], [1, 0]], 0, 100))  # negative travel
