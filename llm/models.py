@@ -109,6 +109,7 @@ class Attempt(models.Model):
         TIMEOUT = "timeout"
         NOT_FOUND = "not_found", "not found"
         REFUSED_MEMORY = "refused_memory", "refused for memory"
+        CONTEXT_OVERFLOW = "context_overflow", "prompt over n_ctx"
         ERROR = "error"
         UNAVAILABLE = "unavailable"
         SKIPPED = "skipped"
