@@ -77,9 +77,7 @@ MODELS: dict[str, ModelInfo] = {
         default_quantization="Q4_K_M",
         variants=(
             Variant("Q2_K", "VOIDER/T-pro-it-1.0-Q2_K-GGUF", "t-pro-it-1.0-q2_k.gguf", 12, 14),
-            Variant(
-                "Q3_K_M", "al-x/T-pro-it-1.0-Q3_K_M-GGUF", "T-pro-it-1.0-Q3_K_M.gguf", 14, 16
-            ),
+            Variant("Q3_K_M", "al-x/T-pro-it-1.0-Q3_K_M-GGUF", "T-pro-it-1.0-Q3_K_M.gguf", 14, 16),
             Variant(
                 "Q4_K_M", "t-tech/T-pro-it-1.0-Q4_K_M-GGUF", "t-pro-it-1.0-q4_k_m.gguf", 19.8, 20
             ),

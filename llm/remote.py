@@ -93,16 +93,26 @@ def chat(
     url = base + _CHAT_PATH
     deadline = _Deadline(timeout)
     body = _chat_body(
-        model, messages, grammar=grammar, json_schema=json_schema,
-        max_tokens=max_tokens, temperature=temperature, schema_style="json_schema",
+        model,
+        messages,
+        grammar=grammar,
+        json_schema=json_schema,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        schema_style="json_schema",
     )
     started = time.perf_counter()
     reply = _post_json(url, body, deadline=deadline, api_key=api_key)
     if grammar is None and json_schema is not None and _refuses_json_schema_type(reply):
         logger.info("%s knows only response_format json_object; asking again in that form", base)
         body = _chat_body(
-            model, messages, grammar=None, json_schema=json_schema,
-            max_tokens=max_tokens, temperature=temperature, schema_style="json_object",
+            model,
+            messages,
+            grammar=None,
+            json_schema=json_schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            schema_style="json_object",
         )
         reply = _post_json(url, body, deadline=deadline, api_key=api_key)
     total_ms = (time.perf_counter() - started) * 1000
@@ -111,7 +121,10 @@ def chat(
     generation = _generation_from(_json_from(reply), total_ms=total_ms)
     logger.debug(
         "%s answered %d+%d tokens in %.0f ms",
-        url, generation.prompt_tokens, generation.completion_tokens, total_ms,
+        url,
+        generation.prompt_tokens,
+        generation.completion_tokens,
+        total_ms,
     )
     return generation
 
