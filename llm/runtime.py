@@ -15,6 +15,8 @@ Settings chosen to avoid llama-cpp-python's known pitfalls:
   `n_threads` / `n_threads_batch` (defaults: half the cores / all cores); threads are capped
   at the CPUs this process may use, because oversubscribed llama.cpp threads spin and run
   several times slower (the seed sets 4 or 8 threads, this machine has 2 cores).
+- OpenMP threads wait passively at llama.cpp's barriers unless OMP_WAIT_POLICY says otherwise
+  (see WAIT_POLICY: spinning threads slow to a crawl when another process wants the cores).
 - `use_mmap=False`: measured on this machine (x86, AVX-512), a Q4_0 model llama.cpp repacks
   for its CPU kernels took +175 MiB RSS with mmap and +119 MiB without, the mapped original
   pages staying resident beside the repacked copy; for Q4_1, which is not repacked, both were
@@ -58,6 +60,15 @@ SAMPLING = {"top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0}
 
 NOT_INSTALLED = "llama-cpp-python is not installed: pip install llama-cpp-python"
 
+#: OpenMP's wait policy for llama.cpp's threads unless the environment sets OMP_WAIT_POLICY.
+#: llama.cpp meets its threads at a barrier after every graph node (~450 per token here).
+#: Spinning there is fastest on idle cores, and a disaster when anything else wants them: with
+#: 2 threads on this 2-core machine and one other busy process, SmolLM2 went from 12.5 ms per
+#: token to over 1 s (spinning) against 22 ms (passive); idle, passive costs 28 ms against
+#: 12.5 ms. A web app shares its cores (requests, the worker, two slots answering at once), so
+#: passive is the default; a dedicated inference machine can set OMP_WAIT_POLICY=ACTIVE.
+WAIT_POLICY = "PASSIVE"
+
 
 class ModelError(Exception):
     """A local model could not answer; `status` is one of STATUSES, `reason` says why."""
@@ -92,28 +103,32 @@ class LocalModel:
         )
 
 
-def _llama_cpp() -> Any:
+def _import_llama_cpp() -> Any:
+    """llama_cpp, or None when it is not installed. Every import goes through here so that the
+    OpenMP wait policy is set before llama.cpp's OpenMP runtime starts (see WAIT_POLICY)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
     try:
         import llama_cpp
     except ImportError:
-        raise ModelError("error", NOT_INSTALLED) from None
+        return None
+    return llama_cpp
+
+
+def _llama_cpp() -> Any:
+    llama_cpp = _import_llama_cpp()
+    if llama_cpp is None:
+        raise ModelError("error", NOT_INSTALLED)
     return llama_cpp
 
 
 def gpu_offload_supported() -> bool:
-    try:
-        import llama_cpp
-    except ImportError:
-        return False
-    return bool(llama_cpp.llama_supports_gpu_offload())
+    llama_cpp = _import_llama_cpp()
+    return bool(llama_cpp and llama_cpp.llama_supports_gpu_offload())
 
 
 def llama_cpp_version() -> str:
-    try:
-        import llama_cpp
-    except ImportError:
-        return ""
-    return str(llama_cpp.__version__)
+    llama_cpp = _import_llama_cpp()
+    return str(llama_cpp.__version__) if llama_cpp else ""
 
 
 def usable_cpus() -> int:
@@ -121,6 +136,12 @@ def usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def effective_threads(n_threads: int) -> int:
+    """The slot's thread count capped at the usable CPUs (0 or less: all of them)."""
+    cpus = usable_cpus()
+    return min(n_threads, cpus) if n_threads > 0 else cpus
 
 
 @lru_cache(maxsize=64)
@@ -163,6 +184,7 @@ class _Slot:
         self.llama: Any = None
         self.formatter: Callable[..., Any] | None = None
         self.est_bytes = 0
+        self.n_threads = 0  # as loaded: the slot's setting capped at the usable CPUs
         self.loaded_at = 0.0  # time.monotonic()
         self.last_used = 0.0
         self.busy = False
@@ -250,6 +272,7 @@ class ModelPool:
                 "loaded_at": _wall(s.loaded_at),
                 "last_used": _wall(s.last_used),
                 "est_bytes": s.est_bytes,
+                "n_threads": s.n_threads,
                 "busy": s.busy,
             }
             for s in sorted(slots, key=lambda s: s.name)
@@ -369,14 +392,8 @@ class ModelPool:
         answer_tokens: int | None,
     ) -> Generation:
         llama, model = slot.llama, slot.model
-        assert llama is not None and model is not None and slot.formatter is not None
-        try:
-            chat = slot.formatter(messages=messages)
-        except Exception as exc:  # a template's own raise_exception, a bad message shape
-            raise ModelError("error", f"could not apply the chat template: {exc}") from None
-        prompt = llama.tokenize(
-            chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True
-        )
+        assert llama is not None and model is not None
+        chat, prompt = self._tokenize(slot, messages)
         reserve = answer_tokens if answer_tokens is not None else min(max_tokens, MIN_ANSWER_TOKENS)
         if len(prompt) + reserve > model.n_ctx:
             raise ModelError(
@@ -445,6 +462,33 @@ class ModelPool:
             tokens_per_second=completion_tokens / generation_s if generation_s > 0 else 0.0,
         )
 
+    def count_prompt_tokens(self, model: LocalModel, messages: list[dict[str, str]]) -> int:
+        """Tokens the chat takes as the model sees it (its template applied), loading the
+        model if needed: what `generate` would report as prompt_tokens."""
+        llama_cpp = _llama_cpp()
+        slot = self._slot(model.name)
+        with slot.lock:
+            slot.busy = True
+            try:
+                self._ensure_loaded(slot, model, llama_cpp)
+                return len(self._tokenize(slot, messages)[1])
+            finally:
+                slot.busy = False
+                slot.last_used = time.monotonic()
+
+    @staticmethod
+    def _tokenize(slot: _Slot, messages: list[dict[str, str]]) -> tuple[Any, list[int]]:
+        """The chat through the model's template (prompt text, stop words) and its tokens."""
+        assert slot.llama is not None and slot.formatter is not None
+        try:
+            chat = slot.formatter(messages=messages)
+        except Exception as exc:  # a template's own raise_exception, a bad message shape
+            raise ModelError("error", f"could not apply the chat template: {exc}") from None
+        tokens = slot.llama.tokenize(
+            chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True
+        )
+        return chat, tokens
+
     # -- loading -----------------------------------------------------------------------------
 
     def _ensure_loaded(self, slot: _Slot, model: LocalModel, llama_cpp: Any) -> float:
@@ -469,6 +513,7 @@ class ModelPool:
             llama = self._construct(model, llama_cpp)
             load_ms = (time.perf_counter() - started) * 1000
             slot.model, slot.llama, slot.est_bytes = model, llama, need
+            slot.n_threads = effective_threads(model.n_threads)
             slot.formatter = _chat_formatter(llama, model)
             slot.abort_callback = llama_cpp.ggml_abort_callback(
                 lambda _data: self._should_abort(slot)
@@ -492,9 +537,7 @@ class ModelPool:
 
     @staticmethod
     def _construct(model: LocalModel, llama_cpp: Any) -> Any:
-        threads = max(
-            1, min(model.n_threads, usable_cpus()) if model.n_threads > 0 else usable_cpus()
-        )
+        threads = effective_threads(model.n_threads)
         try:
             return llama_cpp.Llama(
                 model_path=str(model.path),
