@@ -54,11 +54,11 @@ class Prompt:
 
     @property
     def max_answer_tokens(self) -> int:
-        """An upper bound on the answer's length in tokens (every token is at least one
-        character of `[12, 3, ...]`), plus one for the end-of-sequence token."""
+        """An upper bound on the answer's length in tokens: its longest form, n of the widest
+        number (repeats are allowed) with `, ` between, counted in characters (a token is at
+        least one), plus one for the end-of-sequence token."""
         n = len(self.listing)
-        digits = sum(len(str(k)) for k in range(1, n + 1))
-        return 2 + digits + 2 * (n - 1) + 1
+        return 2 + n * len(str(n)) + 2 * (n - 1) + 1
 
 
 def build_prompt(plan: Plan) -> Prompt:
