@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 
 from .compiled import Compiled
-from .insertion import fill, substitute
-from .local_search import descend
+from .insertion import fill, squeeze_in, substitute
+from .local_search import Focus, descend
 from .tour import Tour
 
 
@@ -42,21 +42,37 @@ def neighbours(c: Compiled, count: int = 24) -> dict[int, list[int]]:
     return result
 
 
+def _around(old: list[int], removed: list[int], new: list[int], added: list[int]) -> set[int]:
+    """Stops next to where a ruin-and-recreate step cut or inserted: where to look for moves."""
+    out: set[int] = set()
+    for route, changed in ((old, set(removed)), (new, set(added))):
+        for p, v in enumerate(route):
+            if v in changed:
+                out.add(v)
+                if p > 0:
+                    out.add(route[p - 1])
+                if p + 1 < len(route):
+                    out.add(route[p + 1])
+    return out
+
+
 class Search:
     def __init__(self, c: Compiled, rng: random.Random) -> None:
         self.c = c
         self.rng = rng
         self.near = neighbours(c)
         self.iterations = 0
+        self.trace: list[tuple[int, int, float]] = []  # (iteration, prize, travel) at each new best
 
     def snapshot(self, tour: Tour) -> Solution:
         return Solution(tour.route, tour.prize(), tour.travel)
 
-    def polish(self, tour: Tour, deadline: float, full: bool = True) -> None:
+    def polish(self, tour: Tour, deadline: float, full: bool = True, focus: Focus | None = None) -> None:
         """Descend, then try to add or upgrade stops, until nothing changes."""
         c = self.c
         while True:
-            descend(tour, deadline, full=full)
+            descend(tour, deadline, full=full, focus=focus)
+            focus = None  # after adding stops, look everywhere
             if time.perf_counter() > deadline:
                 return
             served = set(tour.route)
@@ -70,6 +86,9 @@ class Search:
             floor = min((c.weight[v] for v in route), default=0)
             unserved = [u for u in c.candidates if u not in served and c.weight[u] >= floor]
             changed |= bool(substitute(tour, unserved))
+            served = set(tour.route)
+            floor = min((c.weight[v] for v in tour.route), default=0)
+            changed |= bool(squeeze_in(tour, [u for u in c.candidates if u not in served and c.weight[u] > floor]))
             if not changed:
                 return
 
@@ -78,11 +97,13 @@ class Search:
         k = len(route)
         if k == 0:
             return route, []
-        if rng.random() < 0.05:
+        if rng.random() < 0.15:
             # Now and then rebuild the whole day: the only way out of some shapes
             # (a far stop that fits only if the day is swept the other way round).
             return [], list(route)
-        q = rng.randint(1, max(1, min(k, max(3, k // 2), 15)))
+        # Large ruins (a quarter to three quarters of the day) measured better per
+        # iteration and per second than small ones on over-full days.
+        q = rng.randint(max(1, k // 4), max(1, min(k, max(3, k * 3 // 4), 25)))
         kind = rng.random()
         if kind < 0.4:
             # A contiguous string: frees a whole period of the day.
@@ -103,17 +124,25 @@ class Search:
             kept = [v for v in route if v not in drop]
         return kept, removed
 
-    def recreate(self, tour: Tour, removed: list[int], served: set[int]) -> None:
+    def recreate(self, tour: Tour, removed: list[int], served: set[int]) -> list[int]:
         c = self.c
         rng = self.rng
         pool = list(removed)
         seen = set(removed) | served
         # Unserved stops near the freed places are the ones most likely to fit now.
         for v in removed:
-            for u in self.near.get(v, ()):
+            for u in self.near.get(v, ())[:10]:
                 if u not in seen:
                     seen.add(u)
                     pool.append(u)
+        # And every unserved stop more important than something removed: the
+        # freed time may be exactly what it needed (there are few such stops
+        # on a full day, since the important ones are mostly served).
+        floor = min(c.weight[v] for v in removed)
+        for u in c.candidates:
+            if u not in seen and c.weight[u] > floor:
+                seen.add(u)
+                pool.append(u)
         rng.shuffle(pool)
         style = rng.random()
         key = None
@@ -121,9 +150,11 @@ class Search:
             key = c.close.__getitem__
         elif style < 0.5:
             key = c.open.__getitem__
-        fill(tour, pool, by_shift=rng.random() < 0.5, parallel=rng.random() < 0.3, key=key)
+        # Parallel insertion is quadratic in the pool: keep it for small pools.
+        parallel = len(pool) <= 40 and rng.random() < 0.3
+        return fill(tour, pool, by_shift=rng.random() < 0.5, parallel=parallel, key=key)
 
-    def run(self, route: list[int], deadline: float) -> Solution:
+    def run(self, route: list[int], deadline: float, max_iterations: int | None = None) -> Solution:
         c = self.c
         rng = self.rng
         tour = Tour(c, route)
@@ -133,13 +164,15 @@ class Search:
         span = max(deadline - began, 1e-9)
         stale = 0
         while time.perf_counter() < deadline:
+            if max_iterations is not None and self.iterations >= max_iterations:
+                break
             self.iterations += 1
             kept, removed = self.ruin(current.route)
             if not removed:
                 break
             tour.set(kept)
-            self.recreate(tour, removed, set(kept))
-            self.polish(tour, deadline, full=False)
+            added = self.recreate(tour, removed, set(kept))
+            self.polish(tour, deadline, full=False, focus=Focus(_around(current.route, removed, tour.route, added)))
             cand = self.snapshot(tour)
             if cand.route != best.route and (
                 cand.prize > best.prize or (cand.prize == best.prize and cand.travel < best.travel * 1.01)
@@ -151,6 +184,7 @@ class Search:
             threshold = 0.02 * best.travel / max(1, len(best.route)) * (1.0 - progress)
             if cand.better_than(best):
                 best = cand
+                self.trace.append((self.iterations, best.prize, best.travel))
                 stale = 0
             else:
                 stale += 1
@@ -158,6 +192,6 @@ class Search:
                 cand.prize == current.prize and cand.travel < current.travel + threshold
             ):
                 current = cand
-            if stale > 200:
+            if stale > 30:
                 current, stale = best, 0
         return best

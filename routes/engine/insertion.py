@@ -103,3 +103,54 @@ def substitute(tour: Tour, unserved: list[int]) -> list[tuple[int, int]]:
             tour.set(route)
             done.append((u, removed))
     return done
+
+
+def squeeze_in(tour: Tour, unserved: list[int], max_run: int = 6) -> list[int]:
+    """Insert stops by evicting a run of strictly less important stops next to them.
+
+    For an unserved stop ``u`` and any two tour positions ``a < b`` with at
+    most ``max_run`` stops between them, all less important than ``u``: drop
+    those stops and put ``u`` between ``a`` and ``b``. By the lexicographic
+    weights this always gains prize, however many stops are evicted. The
+    check is O(1) per (a, b) thanks to the tour's latest-start array.
+    Returns the stops inserted (evicted ones become unserved).
+    """
+    c = tour.c
+    cost, opn, close, service, weight = c.cost, c.open, c.close, c.service, c.weight
+    placed: list[int] = []
+    for u in sorted(unserved, key=lambda v: -weight[v]):
+        seq, dep, latest = tour.seq, tour.dep, tour.latest
+        m = len(seq)
+        wu, au, bu, su = weight[u], opn[u], close[u], service[u]
+        row_u = cost[u]
+        best = None
+        best_key = None
+        for a in range(m - 1):
+            if dep[a] > bu:
+                break
+            arr = dep[a] + cost[seq[a]][u]
+            if arr > bu:
+                continue
+            st = arr if arr > au else au
+            leave = st + su
+            lost = 0
+            # b = a + 1 is a plain insertion (fill() already tried it); grow the evicted run.
+            for b in range(a + 2, min(a + 2 + max_run, m)):
+                v = seq[b - 1]
+                if weight[v] >= wu:
+                    break
+                lost += weight[v]
+                y = seq[b]
+                if leave + row_u[y] <= latest[b]:
+                    travel = cost[seq[a]][u] + row_u[y] - (tour.fwd[b] - tour.fwd[a])
+                    key = (wu - lost, -travel)
+                    if best_key is None or key > best_key:
+                        best_key, best = key, (a, b)
+                    break  # evicting more of the run only loses prize
+        if best is not None:
+            a, b = best
+            route = tour.route
+            route[a : b - 1] = [u]
+            tour.set(route)
+            placed.append(u)
+    return placed

@@ -21,6 +21,27 @@ from .tour import Tour
 IMPROVES = 1e-6  # minutes; smaller gains are float noise and could loop forever
 
 
+class Focus:
+    """Which stops moves may start from ("don't look bits", shared by all neighbourhoods).
+
+    ``scan`` is this round's set; stops that a move touches join it at once
+    and also form the next round's set.
+    """
+
+    __slots__ = ("scan", "touched")
+
+    def __init__(self, stops: set[int]) -> None:
+        self.scan = set(stops)
+        self.touched: set[int] = set()
+
+    def mark(self, stops: tuple[int, ...]) -> None:
+        self.scan.update(stops)
+        self.touched.update(stops)
+
+    def next_round(self) -> None:
+        self.scan, self.touched = self.touched, set()
+
+
 def _apply(tour: Tour, route: list[int]) -> None:
     tour.set(route)
 
@@ -52,7 +73,7 @@ def _fits_before(cost, opn, close, service, t, prev, stretch, m_first, m_early, 
     return (arr if arr > m_early else m_early) + m_dur + tail <= limit
 
 
-def relocate(tour: Tour, length: int, deadline: float) -> int:
+def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = None) -> int:
     """Move stretches of ``length`` stops elsewhere (also reversed when length > 1)."""
     c = tour.c
     cost, opn, close, service = c.cost, c.open, c.close, c.service
@@ -62,6 +83,9 @@ def relocate(tour: Tour, length: int, deadline: float) -> int:
         if time.perf_counter() > deadline:
             break
         seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
+        if focus is not None and seq[i] not in focus.scan:
+            i += 1
+            continue
         k = len(seq) - 2
         j = i + length - 1
         first, last = seq[i], seq[j]
@@ -144,6 +168,8 @@ def relocate(tour: Tour, length: int, deadline: float) -> int:
             i += 1
             continue
         p, reverse = best
+        if focus is not None:
+            focus.mark((before, after, seq[p], seq[p + 1], *stretch))
         piece = stretch[::-1] if reverse else stretch
         route = seq[1:-1]
         del route[i - 1 : j]
@@ -155,7 +181,7 @@ def relocate(tour: Tour, length: int, deadline: float) -> int:
     return moves
 
 
-def exchange(tour: Tour, deadline: float) -> int:
+def exchange(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     """Swap two stops."""
     c = tour.c
     cost, opn, close, service = c.cost, c.open, c.close, c.service
@@ -165,6 +191,9 @@ def exchange(tour: Tour, deadline: float) -> int:
         if time.perf_counter() > deadline:
             break
         seq, dep, latest = tour.seq, tour.dep, tour.latest
+        if focus is not None and seq[i] not in focus.scan:
+            i += 1
+            continue
         k = len(seq) - 2
         u = seq[i]
         before, nxt_u = seq[i - 1], seq[i + 1]
@@ -223,6 +252,8 @@ def exchange(tour: Tour, deadline: float) -> int:
         if best is None:
             i += 1
             continue
+        if focus is not None:
+            focus.mark((before, u, nxt_u, seq[best - 1], seq[best], seq[best + 1]))
         route = seq[1:-1]
         route[i - 1], route[best - 1] = route[best - 1], route[i - 1]
         _apply(tour, route)
@@ -230,7 +261,7 @@ def exchange(tour: Tour, deadline: float) -> int:
     return moves
 
 
-def two_opt(tour: Tour, deadline: float) -> int:
+def two_opt(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     """Reverse a stretch seq[i..j]."""
     c = tour.c
     cost, opn, close, service = c.cost, c.open, c.close, c.service
@@ -240,6 +271,9 @@ def two_opt(tour: Tour, deadline: float) -> int:
         if time.perf_counter() > deadline:
             break
         seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
+        if focus is not None and seq[i] not in focus.scan:
+            i += 1
+            continue
         k = len(seq) - 2
         before = seq[i - 1]
         x = seq[i]
@@ -277,6 +311,8 @@ def two_opt(tour: Tour, deadline: float) -> int:
         if best is None:
             i += 1
             continue
+        if focus is not None:
+            focus.mark((before, x, seq[best], seq[best + 1]))
         route = seq[1:-1]
         route[i - 1 : best] = route[i - 1 : best][::-1]
         _apply(tour, route)
@@ -284,18 +320,22 @@ def two_opt(tour: Tour, deadline: float) -> int:
     return moves
 
 
-def descend(tour: Tour, deadline: float, *, full: bool = True) -> None:
+def descend(tour: Tour, deadline: float, *, full: bool = True, focus: Focus | None = None) -> None:
     """Apply improving moves until none is left (or time runs out).
 
     ``full`` adds relocation of 2- and 3-stop stretches (or-opt), the most
-    expensive neighbourhoods; the search loop leaves them to its best tours.
+    expensive neighbourhoods. With a ``focus`` only moves that start at its
+    stops are tried, and each round looks only at the stops the previous
+    round changed, so a local change costs a local search.
     """
     while time.perf_counter() < deadline:
-        moved = relocate(tour, 1, deadline)
-        moved += two_opt(tour, deadline)
-        moved += exchange(tour, deadline)
+        moved = relocate(tour, 1, deadline, focus)
+        moved += two_opt(tour, deadline, focus)
+        moved += exchange(tour, deadline, focus)
         if full:
-            moved += relocate(tour, 2, deadline)
-            moved += relocate(tour, 3, deadline)
+            moved += relocate(tour, 2, deadline, focus)
+            moved += relocate(tour, 3, deadline, focus)
         if not moved:
             return
+        if focus is not None:
+            focus.next_round()
