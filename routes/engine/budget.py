@@ -8,7 +8,7 @@ little, so the points sit below those targets.
 from __future__ import annotations
 
 # (candidate stops, seconds); linear in between, flat beyond the ends.
-_POINTS = ((0, 0.0), (5, 0.01), (10, 0.03), (20, 0.06), (40, 0.25), (80, 0.5), (150, 0.75))
+_POINTS = ((0, 0.0), (5, 0.01), (10, 0.04), (20, 0.08), (40, 0.25), (80, 0.5), (150, 0.85))
 
 
 def default_time_limit(candidates: int) -> float:

@@ -70,27 +70,31 @@ class Search:
     def polish(self, tour: Tour, deadline: float, full: bool = True, focus: Focus | None = None) -> None:
         """Descend, then try to add or upgrade stops, until nothing changes."""
         c = self.c
+        weight = c.weight
         while True:
             descend(tour, deadline, full=full, focus=focus)
-            focus = None  # after adding stops, look everywhere
             if time.perf_counter() > deadline:
                 return
-            served = set(tour.route)
+            before = tour.route
+            served = set(before)
             unserved = [u for u in c.candidates if u not in served]
             if not unserved:
                 return
-            changed = bool(fill(tour, [u for u in unserved if tour.may_fit(u)], by_shift=True))
+            added = fill(tour, [u for u in unserved if tour.may_fit(u)], by_shift=True)
+            # Only stops at least as important as some served one can replace it.
             route = tour.route
             served = set(route)
-            # Only stops at least as important as some served one can replace it.
-            floor = min((c.weight[v] for v in route), default=0)
-            unserved = [u for u in c.candidates if u not in served and c.weight[u] >= floor]
-            changed |= bool(substitute(tour, unserved))
-            served = set(tour.route)
-            floor = min((c.weight[v] for v in tour.route), default=0)
-            changed |= bool(squeeze_in(tour, [u for u in c.candidates if u not in served and c.weight[u] > floor]))
-            if not changed:
+            floor = min((weight[v] for v in route), default=0)
+            swaps = substitute(tour, [u for u in c.candidates if u not in served and weight[u] >= floor])
+            route = tour.route
+            served = set(route)
+            floor = min((weight[v] for v in route), default=0)
+            added += squeeze_in(tour, [u for u in c.candidates if u not in served and weight[u] > floor])
+            if not added and not swaps:
                 return
+            gone = served.symmetric_difference(tour.route) - set(added)
+            added += [u for u, _ in swaps]
+            focus = Focus(_around(before, list(gone | {v for _, v in swaps}), tour.route, added))
 
     def ruin(self, route: list[int]) -> tuple[list[int], list[int]]:
         rng = self.rng
@@ -101,9 +105,13 @@ class Search:
             # Now and then rebuild the whole day: the only way out of some shapes
             # (a far stop that fits only if the day is swept the other way round).
             return [], list(route)
-        # Large ruins (a quarter to three quarters of the day) measured better per
-        # iteration and per second than small ones on over-full days.
-        q = rng.randint(max(1, k // 4), max(1, min(k, max(3, k * 3 // 4), 25)))
+        # Large ruins (a quarter to three quarters of the day) escape deep local
+        # optima on over-full days; small ones fine-tune. Both are needed.
+        if rng.random() < 0.5:
+            q = rng.randint(max(1, k // 4), max(1, min(k, max(3, k * 3 // 4), 25)))
+        else:
+            q = rng.randint(1, max(2, k // 5))
+        q = min(q, k)
         kind = rng.random()
         if kind < 0.4:
             # A contiguous string: frees a whole period of the day.
