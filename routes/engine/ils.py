@@ -108,10 +108,10 @@ class Search:
         # Large ruins (a quarter to three quarters of the day) escape deep local
         # optima on over-full days; small ones fine-tune. Both are needed.
         if rng.random() < 0.5:
-            q = rng.randint(max(1, k // 4), max(1, min(k, max(3, k * 3 // 4), 25)))
+            hi = min(k, max(3, k * 3 // 4), 25)
+            q = rng.randint(min(max(1, k // 4), hi), hi)
         else:
-            q = rng.randint(1, max(2, k // 5))
-        q = min(q, k)
+            q = rng.randint(1, max(1, min(k, k // 5, 25)))
         kind = rng.random()
         if kind < 0.4:
             # A contiguous string: frees a whole period of the day.

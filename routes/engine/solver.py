@@ -16,6 +16,9 @@ from .tour import Tour
 from .validate import check_order, check_problem
 
 
+PARALLEL_LIMIT = 150
+
+
 def evaluate(problem: Problem, order: Sequence[int]) -> Route:
     """Schedule ``order`` exactly as given: no drops, no reordering.
 
@@ -113,7 +116,10 @@ def _construct(c: Compiled, proposal: list[int] | None) -> Tour:
             if _fits(tour, u, p):
                 insert_at(tour, u, p)
     served = set(tour.route)
-    fill(tour, [u for u in c.candidates if u not in served], parallel=True, by_shift=True)
+    pool = [u for u in c.candidates if u not in served]
+    # Parallel insertion is the better start but cubic; past a few hundred stops it
+    # would eat the whole budget, so big pools go in order of closing time instead.
+    fill(tour, pool, parallel=len(pool) <= PARALLEL_LIMIT, by_shift=True, key=c.close.__getitem__)
     return tour
 
 

@@ -134,3 +134,20 @@ def test_rejects_a_malformed_problem() -> None:
         solve(Problem(stops, [[0, 1], [1, 0]], 0, 100, start=2))  # depot without its row
     with pytest.raises(ValueError):
         solve(Problem(stops, [[0, -1], [1, 0]], 0, 100))  # negative travel
+
+
+def test_a_day_that_holds_all_of_200_stops_serves_them_all_quickly() -> None:
+    import math
+    import random
+    import time
+
+    rng = random.Random(5)
+    pts = [(rng.uniform(0, 20), rng.uniform(0, 20)) for _ in range(200)]
+    travel = [[math.dist(a, b) for b in pts] for a in pts]
+    stops = tuple(Stop(f"s{i}", 0, 2000, 1, rng.randrange(4)) for i in range(200))
+    problem = Problem(stops, travel, 0, 2000)
+    began = time.perf_counter()
+    route = solve(problem, time_limit=0.3)
+    assert time.perf_counter() - began < 2.0  # budget plus construction, with slack for slow CI
+    assert len(route.order) == 200
+    assert_consistent(problem, route)
