@@ -188,7 +188,10 @@ class Search:
                 # Worth the expensive neighbourhoods only when it may become the best.
                 self.polish(tour, deadline)
                 cand = self.snapshot(tour)
-            progress = (time.perf_counter() - began) / span
+            if max_iterations is not None:
+                progress = self.iterations / max_iterations  # reproducible: no clock in the loop
+            else:
+                progress = (time.perf_counter() - began) / span
             threshold = 0.02 * best.travel / max(1, len(best.route)) * (1.0 - progress)
             if cand.better_than(best):
                 best = cand

@@ -33,13 +33,30 @@ def evaluate(problem: Problem, order: Sequence[int]) -> Route:
     return build_route(problem, matrix, seq, not_in_order(n, seq))
 
 
-def solve(problem: Problem, *, time_limit: float | None = None, seed: int = 0) -> Route:
-    """Plan the best feasible route: most important stops first, then fewest drops, then least travel."""
-    return _optimise(problem, None, time_limit, seed)
+def solve(
+    problem: Problem,
+    *,
+    time_limit: float | None = None,
+    seed: int = 0,
+    max_iterations: int | None = None,
+) -> Route:
+    """Plan the best feasible route: most important stops first, then fewest drops, then least travel.
+
+    ``time_limit`` (seconds) defaults to :func:`default_time_limit` of the number
+    of servable stops. The search is randomised by ``seed``; with
+    ``max_iterations`` and a generous ``time_limit`` it is also reproducible
+    across machines (a pure time limit stops wherever the clock says).
+    """
+    return _optimise(problem, None, time_limit, seed, max_iterations)
 
 
 def improve(
-    problem: Problem, order: Sequence[int], *, time_limit: float | None = None, seed: int = 0
+    problem: Problem,
+    order: Sequence[int],
+    *,
+    time_limit: float | None = None,
+    seed: int = 0,
+    max_iterations: int | None = None,
 ) -> Route:
     """Repair a proposed order (partial, infeasible, with duplicates) and improve it.
 
@@ -51,10 +68,16 @@ def improve(
     seq = check_order(n, order)
     seen: set[int] = set()
     unique = [i for i in seq if not (i in seen or seen.add(i))]  # first occurrence wins
-    return _optimise(problem, unique, time_limit, seed)
+    return _optimise(problem, unique, time_limit, seed, max_iterations)
 
 
-def _optimise(problem: Problem, proposal: list[int] | None, time_limit: float | None, seed: int) -> Route:
+def _optimise(
+    problem: Problem,
+    proposal: list[int] | None,
+    time_limit: float | None,
+    seed: int,
+    max_iterations: int | None,
+) -> Route:
     began = time.perf_counter()
     matrix = check_problem(problem)
     reachable = reachable_alone(problem, matrix)
@@ -74,7 +97,10 @@ def _optimise(problem: Problem, proposal: list[int] | None, time_limit: float | 
             best = (c, tour)
     assert best is not None
     c, tour = best
-    found = Search(c, rng).run(tour.route, deadline) if c.candidates else Solution(tour.route, 0, tour.travel)
+    if c.candidates:
+        found = Search(c, rng).run(tour.route, deadline, max_iterations)
+    else:
+        found = Solution(tour.route, 0, tour.travel)
     order = ([c.head] if c.head is not None else []) + found.route
     return _finish(problem, matrix, reachable, order)
 

@@ -151,3 +151,10 @@ def test_a_day_that_holds_all_of_200_stops_serves_them_all_quickly() -> None:
     assert time.perf_counter() - began < 2.0  # budget plus construction, with slack for slow CI
     assert len(route.order) == 200
     assert_consistent(problem, route)
+
+
+def test_an_iteration_cap_makes_the_search_reproducible() -> None:
+    problem = random_problem(40, 3, "depot-return")
+    first = solve(problem, time_limit=30, max_iterations=40, seed=7)
+    again = solve(problem, time_limit=30, max_iterations=40, seed=7)
+    assert first == again
