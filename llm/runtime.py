@@ -348,16 +348,21 @@ class ModelPool:
         slot = self._slot(model.name)
         if not slot.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise ModelError(
-                "timeout", f"timed out after {timeout:g} s waiting for {model.name} to be free"
+                "timeout",
+                f"timed out after {timeout:g} s waiting for {model.name} to be free "
+                "(0 tokens generated)",
             )
         try:
             slot.busy = True
             load_ms = self._ensure_loaded(slot, model, llama_cpp)
             if time.monotonic() >= deadline:
+                before = (
+                    f"loading {model.name} took {load_ms / 1000:.1f} s"
+                    if load_ms
+                    else f"waiting for {model.name} to be free"
+                )
                 raise ModelError(
-                    "timeout",
-                    f"timed out after {timeout:g} s: loading {model.name} took "
-                    f"{load_ms / 1000:.1f} s (0 tokens generated)",
+                    "timeout", f"timed out after {timeout:g} s {before} (0 tokens generated)"
                 )
             generation = self._complete(
                 slot,
@@ -509,11 +514,11 @@ class ModelPool:
         with self._load_lock:
             need = memory.estimate_bytes(model.path, model.n_ctx, model.n_batch)
             self._make_room(model.name, need)
+            threads = effective_threads(model.n_threads)
             started = time.perf_counter()
-            llama = self._construct(model, llama_cpp)
+            llama = self._construct(model, threads, llama_cpp)
             load_ms = (time.perf_counter() - started) * 1000
-            slot.model, slot.llama, slot.est_bytes = model, llama, need
-            slot.n_threads = effective_threads(model.n_threads)
+            slot.model, slot.llama, slot.est_bytes, slot.n_threads = model, llama, need, threads
             slot.formatter = _chat_formatter(llama, model)
             slot.abort_callback = llama_cpp.ggml_abort_callback(
                 lambda _data: self._should_abort(slot)
@@ -536,8 +541,7 @@ class ModelPool:
         return False
 
     @staticmethod
-    def _construct(model: LocalModel, llama_cpp: Any) -> Any:
-        threads = effective_threads(model.n_threads)
+    def _construct(model: LocalModel, threads: int, llama_cpp: Any) -> Any:
         try:
             return llama_cpp.Llama(
                 model_path=str(model.path),

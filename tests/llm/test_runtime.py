@@ -250,7 +250,7 @@ def test_when_the_budget_fits_one_model_the_least_recently_used_makes_room(make_
         pool.close()
 
 
-def test_a_model_in_use_is_never_unloaded_to_make_room(make_model):
+def test_a_model_in_use_is_never_unloaded_and_others_wait_their_turn(make_model):
     busy, waiting = make_model("busy"), make_model("waiting")
     pool = ModelPool(budget_bytes=budget_for_one(busy))
     ask(pool, busy)
@@ -273,6 +273,14 @@ def test_a_model_in_use_is_never_unloaded_to_make_room(make_model):
 
         assert caught.value.status == "refused_memory"
         assert "held by models in use: busy" in caught.value.reason
+
+        with pytest.raises(ModelError) as caught:
+            ask(pool, busy, timeout=0.3)  # the same model: it waits its turn, on its own clock
+        assert caught.value.status == "timeout"
+        assert caught.value.reason == (
+            "timed out after 0.3 s waiting for busy to be free (0 tokens generated)"
+        )
+
         worker.join()
         assert [e.status for e in outcome] == ["timeout"]
         assert [e["name"] for e in pool.loaded()] == ["busy"]
