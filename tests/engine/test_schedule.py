@@ -96,3 +96,13 @@ def test_nothing_starts_before_the_day() -> None:
     problem = Problem((Stop("early", 0, 1000, 10, 0),), [[0.0]], 540, 1080)
     route = solve(problem, time_limit=0.05)
     assert route.visits[0].start == 540
+
+
+def test_a_start_stop_that_cannot_be_served_is_still_where_the_day_begins() -> None:
+    # Stop 0 closed before the day starts: it is skipped, but the rep leaves from there.
+    problem = line_problem([0, 30], [(0, 10), (0, 500)], start=0, day=(100, 500), back=True)
+    route = solve(problem, time_limit=0.05)
+    assert route.order == (1,)
+    assert [(s.stop, s.reason) for s in route.skipped] == [(0, "unreachable")]
+    assert route.visits[0].travel == 30 and route.visits[0].arrival == 130
+    assert route.return_travel == 30 and route.end_time == 130 + 10 + 30
