@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from routes.models import RouteRun
 from tests.factories import seed_example
@@ -19,7 +20,14 @@ def test_the_api_waits_for_the_worker_to_run_the_optimization(post_json, setting
     responses = []
     # The API call waits in a thread, as a web request would; the worker (which installs
     # signal handlers) runs in the main thread and stops after the one task.
-    web = threading.Thread(target=lambda: responses.append(post_json("/optimize", seed_example())))
+
+    def web_request():
+        try:
+            responses.append(post_json("/optimize", seed_example()))
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    web = threading.Thread(target=web_request)
     web.start()
     call_command(
         "db_worker",
