@@ -81,7 +81,10 @@ def tsptw_case(path: Path) -> Case:
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
@@ -103,7 +106,9 @@ def city_problem(
         coords.append(depot)
     travel = [[haversine_km(a, b) * DETOUR / SPEED_KMH * 60.0 for b in coords] for a in coords]
     services = [service] * len(points) if isinstance(service, (int, float)) else list(service)
-    stops = tuple(Stop(p[0], p[3], p[4], float(s), p[5]) for p, s in zip(points, services))
+    stops = tuple(
+        Stop(p[0], p[3], p[4], float(s), p[5]) for p, s in zip(points, services, strict=True)
+    )
     start = len(points) if depot is not None else None
     return Problem(stops, travel, day[0], day[1], start=start, return_to_start=depot is not None)
 
@@ -113,7 +118,14 @@ def sample_cases() -> list[Case]:
     with open(DATA_DIR / "locations_moscow.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     pts = [
-        (f"msk{i}", float(r["lat"]), float(r["lon"]), minutes(r["time_window_start"]), minutes(r["time_window_end"]), 0)
+        (
+            f"msk{i}",
+            float(r["lat"]),
+            float(r["lon"]),
+            minutes(r["time_window_start"]),
+            minutes(r["time_window_end"]),
+            0,
+        )
         for i, r in enumerate(rows)
     ]
     cases.append(Case("moscow-15", "sample", city_problem(pts)))
@@ -127,22 +139,47 @@ def sample_cases() -> list[Case]:
     for i, r in enumerate(rows):
         lat, lon = float(r["lat"]), float(r["lon"])
         rank = RANK_OF[category.get((round(lat, 4), round(lon, 4)), "A")]
-        pts.append((f"mrd{i}", lat, lon, minutes(r["time_window_start"]), minutes(r["time_window_end"]), rank))
+        pts.append(
+            (
+                f"mrd{i}",
+                lat,
+                lon,
+                minutes(r["time_window_start"]),
+                minutes(r["time_window_end"]),
+                rank,
+            )
+        )
     cases.append(Case("mordovia-30", "sample", city_problem(pts)))
 
     big = json.loads((DATA_DIR / "locations_mordovia_250.json").read_text(encoding="utf-8"))
     pts = [
-        (f"m250-{i}", r["lat"], r["lon"], minutes(r["time_window_start"]), minutes(r["time_window_end"]), RANK_OF[r["category"]])
+        (
+            f"m250-{i}",
+            r["lat"],
+            r["lon"],
+            minutes(r["time_window_start"]),
+            minutes(r["time_window_end"]),
+            RANK_OF[r["category"]],
+        )
         for i, r in enumerate(big)
     ]
     cases.append(Case("mordovia-250", "sample", city_problem(pts)))
 
-    requests = json.loads((DATA_DIR / "test_optimize_requests.json").read_text(encoding="utf-8"))["requests"]
+    requests = json.loads((DATA_DIR / "test_optimize_requests.json").read_text(encoding="utf-8"))[
+        "requests"
+    ]
     for body in (r["body"] for r in requests):
         locs = body["locations"]
         pts = [
-            (l["ID"], l["lat"], l["lon"], minutes(l["time_window_start"]), minutes(l["time_window_end"]), RANK_OF[l["priority"]])
-            for l in locs
+            (
+                loc["ID"],
+                loc["lat"],
+                loc["lon"],
+                minutes(loc["time_window_start"]),
+                minutes(loc["time_window_end"]),
+                RANK_OF[loc["priority"]],
+            )
+            for loc in locs
         ]
         cases.append(Case(f"request-{len(locs)}", "sample", city_problem(pts)))
     return cases
@@ -184,9 +221,20 @@ def synthetic_problem(n: int, seed: int, *, depot: bool) -> Problem:
 
 
 def synthetic_cases() -> list[Case]:
-    specs = [(20, 1, True), (20, 2, False), (50, 3, True), (100, 4, True), (150, 5, True), (150, 6, False)]
+    specs = [
+        (20, 1, True),
+        (20, 2, False),
+        (50, 3, True),
+        (100, 4, True),
+        (150, 5, True),
+        (150, 6, False),
+    ]
     return [
-        Case(f"city-{n}-{'depot' if depot else 'free'}", "synthetic", synthetic_problem(n, seed, depot=depot))
+        Case(
+            f"city-{n}-{'depot' if depot else 'free'}",
+            "synthetic",
+            synthetic_problem(n, seed, depot=depot),
+        )
         for n, seed, depot in specs
     ]
 
@@ -294,7 +342,9 @@ def reference_order(problem: Problem, seconds: float) -> list[int]:
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
     params.time_limit.FromMilliseconds(int(seconds * 1000))
     solution = routing.SolveWithParameters(params)
     if solution is None:
@@ -345,7 +395,11 @@ class Result:
 
     @property
     def cmp(self) -> int:
-        return 0 if self.reference is None else priority_cmp(self.case.problem, self.engine, self.reference)
+        return (
+            0
+            if self.reference is None
+            else priority_cmp(self.case.problem, self.engine, self.reference)
+        )
 
     @property
     def ratio(self) -> float | None:
@@ -358,7 +412,10 @@ class Result:
 
 
 def run_case(
-    case: Case, ref_seconds: float, engine: Callable[[Problem], Route], cache: dict[str, list[int]] | None = None
+    case: Case,
+    ref_seconds: float,
+    engine: Callable[[Problem], Route],
+    cache: dict[str, list[int]] | None = None,
 ) -> Result:
     t = time.perf_counter()
     route = engine(case.problem)
@@ -432,21 +489,36 @@ def summary(results: list[Result]) -> list[str]:
         )
     opt = [r.engine.travel_minutes / r.case.optimum for r in results if r.case.optimum]
     if opt:
-        lines.append(f"engine/published optimum (TSPTW): mean {sum(opt) / len(opt):.4f}, worst {max(opt):.4f}")
-    for label, lo, hi in (("<= 20 stops", 0, 20), ("21-50 stops", 21, 50), ("51-150 stops", 51, 150), ("> 150 stops", 151, 10**9)):
+        lines.append(
+            f"engine/published optimum (TSPTW): mean {sum(opt) / len(opt):.4f}, worst {max(opt):.4f}"
+        )
+    for label, lo, hi in (
+        ("<= 20 stops", 0, 20),
+        ("21-50 stops", 21, 50),
+        ("51-150 stops", 51, 150),
+        ("> 150 stops", 151, 10**9),
+    ):
         times = [r.seconds for r in results if lo <= len(r.case.problem.stops) <= hi]
         if times:
-            lines.append(f"engine wall time, {label}: max {max(times) * 1000:.0f} ms, mean {sum(times) / len(times) * 1000:.0f} ms")
+            lines.append(
+                f"engine wall time, {label}: max {max(times) * 1000:.0f} ms, mean {sum(times) / len(times) * 1000:.0f} ms"
+            )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ref-seconds", type=float, default=30.0, help="OR-Tools time limit per case (0: skip)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--ref-seconds", type=float, default=30.0, help="OR-Tools time limit per case (0: skip)"
+    )
     parser.add_argument("--quick", action="store_true", help="2 s reference: a smoke run")
     parser.add_argument("--only", default="", help="run only cases whose name contains this")
     parser.add_argument(
-        "--ref-cache", type=Path, help="JSON file to reuse reference orders from (and add new ones to)"
+        "--ref-cache",
+        type=Path,
+        help="JSON file to reuse reference orders from (and add new ones to)",
     )
     args = parser.parse_args(argv)
     cache: dict[str, list[int]] | None = None
@@ -454,8 +526,10 @@ def main(argv: list[str] | None = None) -> int:
         cache = json.loads(args.ref_cache.read_text()) if args.ref_cache.exists() else {}
     ref_seconds = 2.0 if args.quick else args.ref_seconds
     cases = [c for c in all_cases() if args.only in c.name]
-    print(f"# route engine benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()} "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, reference {ref_seconds:g} s")
+    print(
+        f"# route engine benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()} "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, reference {ref_seconds:g} s"
+    )
     print(HEADER)
     print(RULE)
     results = []

@@ -15,7 +15,7 @@ def default_time_limit(candidates: int) -> float:
     pts = _POINTS
     if candidates >= pts[-1][0]:
         return pts[-1][1]
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
         if candidates <= x1:
             return y0 + (y1 - y0) * (candidates - x0) / (x1 - x0)
     return pts[-1][1]

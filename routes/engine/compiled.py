@@ -70,7 +70,10 @@ def reachable_alone(problem: Problem, matrix: list[list[float]]) -> list[bool]:
     if problem.start is not None and problem.start < n:
         h = problem.start
         b = max(ds, stops[h].open)
-        head_ok = b <= stops[h].close + EPS and b + stops[h].service + (matrix[h][h] if back else 0.0) <= de + EPS
+        head_ok = (
+            b <= stops[h].close + EPS
+            and b + stops[h].service + (matrix[h][h] if back else 0.0) <= de + EPS
+        )
         if head_ok:
             head_dep = b + stops[h].service
     for j, stop in enumerate(stops):
@@ -115,7 +118,9 @@ def compile_problem(
         row = matrix[i][:n]
         row.append(matrix[i][origin] if closed else 0.0)
         cost.append(row)
-    cost.append([matrix[origin][j] for j in range(n)] + [0.0] if origin is not None else [0.0] * (n + 1))
+    cost.append(
+        [matrix[origin][j] for j in range(n)] + [0.0] if origin is not None else [0.0] * (n + 1)
+    )
 
     open_ = [s.open for s in stops] + [-INF]
     # No stop can depart after day_end, so its latest start is folded in once here.

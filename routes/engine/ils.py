@@ -67,7 +67,9 @@ class Search:
     def snapshot(self, tour: Tour) -> Solution:
         return Solution(tour.route, tour.prize(), tour.travel)
 
-    def polish(self, tour: Tour, deadline: float, full: bool = True, focus: Focus | None = None) -> None:
+    def polish(
+        self, tour: Tour, deadline: float, full: bool = True, focus: Focus | None = None
+    ) -> None:
         """Descend, then try to add or upgrade stops, until nothing changes."""
         c = self.c
         weight = c.weight
@@ -85,11 +87,15 @@ class Search:
             route = tour.route
             served = set(route)
             floor = min((weight[v] for v in route), default=0)
-            swaps = substitute(tour, [u for u in c.candidates if u not in served and weight[u] >= floor])
+            swaps = substitute(
+                tour, [u for u in c.candidates if u not in served and weight[u] >= floor]
+            )
             route = tour.route
             served = set(route)
             floor = min((weight[v] for v in route), default=0)
-            added += squeeze_in(tour, [u for u in c.candidates if u not in served and weight[u] > floor])
+            added += squeeze_in(
+                tour, [u for u in c.candidates if u not in served and weight[u] > floor]
+            )
             if not added and not swaps:
                 return
             gone = served.symmetric_difference(tour.route) - set(added)
@@ -164,7 +170,6 @@ class Search:
 
     def run(self, route: list[int], deadline: float, max_iterations: int | None = None) -> Solution:
         c = self.c
-        rng = self.rng
         tour = Tour(c, route)
         self.polish(tour, deadline)
         current = best = self.snapshot(tour)
@@ -180,10 +185,16 @@ class Search:
                 break
             tour.set(kept)
             added = self.recreate(tour, removed, set(kept))
-            self.polish(tour, deadline, full=False, focus=Focus(_around(current.route, removed, tour.route, added)))
+            self.polish(
+                tour,
+                deadline,
+                full=False,
+                focus=Focus(_around(current.route, removed, tour.route, added)),
+            )
             cand = self.snapshot(tour)
             if cand.route != best.route and (
-                cand.prize > best.prize or (cand.prize == best.prize and cand.travel < best.travel * 1.01)
+                cand.prize > best.prize
+                or (cand.prize == best.prize and cand.travel < best.travel * 1.01)
             ):
                 # Worth the expensive neighbourhoods only when it may become the best.
                 self.polish(tour, deadline)

@@ -34,7 +34,9 @@ def fill(
     more important ones are all placed first.
     """
     weight = tour.c.weight
-    ordered = sorted(pool, key=lambda u: -weight[u])  # stable: keeps the caller's order within a rank
+    ordered = sorted(
+        pool, key=lambda u: -weight[u]
+    )  # stable: keeps the caller's order within a rank
     inserted: list[int] = []
     for _, group_iter in groupby(ordered, key=lambda u: weight[u]):
         group = list(group_iter)

@@ -46,7 +46,9 @@ def _apply(tour: Tour, route: list[int]) -> None:
     tour.set(route)
 
 
-def _fits(cost, opn, close, service, t: float, prev: int, stretch: list[int], nxt: int, limit: float) -> bool:
+def _fits(
+    cost, opn, close, service, t: float, prev: int, stretch: list[int], nxt: int, limit: float
+) -> bool:
     """Leaving ``prev`` at ``t``, can ``stretch`` be served and ``nxt`` reached by ``limit``?"""
     for w in stretch:
         arr = t + cost[prev][w]
@@ -58,7 +60,9 @@ def _fits(cost, opn, close, service, t: float, prev: int, stretch: list[int], nx
     return t + cost[prev][nxt] <= limit
 
 
-def _fits_before(cost, opn, close, service, t, prev, stretch, m_first, m_early, m_late, m_dur, tail, limit) -> bool:
+def _fits_before(
+    cost, opn, close, service, t, prev, stretch, m_first, m_early, m_late, m_dur, tail, limit
+) -> bool:
     """As :func:`_fits`, with a summarised stretch ``mid`` (then ``tail`` minutes) between."""
     for w in stretch:
         arr = t + cost[prev][w]
@@ -116,11 +120,15 @@ def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = Non
             row_v = cost[v]
             base = cut + row_v[nxt]
             gain = base - row_v[first] - cost[last][nxt]
-            if gain > best_gain and _fits(cost, opn, close, service, t, v, stretch, nxt, latest[p + 1]):
+            if gain > best_gain and _fits(
+                cost, opn, close, service, t, v, stretch, nxt, latest[p + 1]
+            ):
                 best_gain, best = gain, (p, False)
             if length > 1:
                 gain = base - row_v[last] - cost[first][nxt] - rev_inner
-                if gain > best_gain and _fits(cost, opn, close, service, t, v, backwards, nxt, latest[p + 1]):
+                if gain > best_gain and _fits(
+                    cost, opn, close, service, t, v, backwards, nxt, latest[p + 1]
+                ):
                     best_gain, best = gain, (p, True)
 
         # Backwards: new order ... seq[p], stretch, seq[p+1] .. before, after ...
@@ -140,13 +148,37 @@ def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = Non
                 base = cut + row_x[m_first]
                 gain = base - row_x[first] - cost[last][m_first]
                 if gain > best_gain and _fits_before(
-                    cost, opn, close, service, dep[p], x, stretch, m_first, m_early, m_late, m_dur, tail, lat_after
+                    cost,
+                    opn,
+                    close,
+                    service,
+                    dep[p],
+                    x,
+                    stretch,
+                    m_first,
+                    m_early,
+                    m_late,
+                    m_dur,
+                    tail,
+                    lat_after,
                 ):
                     best_gain, best = gain, (p, False)
                 if length > 1:
                     gain = base - row_x[last] - cost[first][m_first] - rev_inner
                     if gain > best_gain and _fits_before(
-                        cost, opn, close, service, dep[p], x, backwards, m_first, m_early, m_late, m_dur, tail, lat_after
+                        cost,
+                        opn,
+                        close,
+                        service,
+                        dep[p],
+                        x,
+                        backwards,
+                        m_first,
+                        m_early,
+                        m_late,
+                        m_dur,
+                        tail,
+                        lat_after,
                     ):
                         best_gain, best = gain, (p, True)
                 if p == 0:

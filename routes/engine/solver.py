@@ -15,7 +15,6 @@ from .schedule import build_route, not_in_order
 from .tour import Tour
 from .validate import check_order, check_problem
 
-
 PARALLEL_LIMIT = 150
 
 
@@ -29,7 +28,9 @@ def evaluate(problem: Problem, order: Sequence[int]) -> Route:
     n = len(problem.stops)
     seq = check_order(n, order)
     if len(set(seq)) != len(seq):
-        raise ValueError("order visits a stop twice; improve() accepts duplicates, evaluate() does not")
+        raise ValueError(
+            "order visits a stop twice; improve() accepts duplicates, evaluate() does not"
+        )
     return build_route(problem, matrix, seq, not_in_order(n, seq))
 
 
@@ -110,7 +111,9 @@ def _total(c: Compiled, tour: Tour) -> tuple[int, float]:
     return (tour.prize() + head, -tour.travel)
 
 
-def _head_choices(problem: Problem, reachable: list[bool], proposal: list[int] | None) -> list[int | None]:
+def _head_choices(
+    problem: Problem, reachable: list[bool], proposal: list[int] | None
+) -> list[int | None]:
     """First stops to try for a free closed tour: the proposal's, else important early ones."""
     stops = problem.stops
     options = [i for i in range(len(stops)) if reachable[i]]
@@ -120,7 +123,9 @@ def _head_choices(problem: Problem, reachable: list[bool], proposal: list[int] |
         first = next((i for i in proposal if reachable[i]), None)
         if first is not None:
             return [first]
-    options.sort(key=lambda i: (stops[i].rank, max(stops[i].open, problem.day_start), stops[i].close))
+    options.sort(
+        key=lambda i: (stops[i].rank, max(stops[i].open, problem.day_start), stops[i].close)
+    )
     return options[:3]
 
 
@@ -157,11 +162,17 @@ def _fits(tour: Tour, u: int, p: int) -> bool:
     return st <= c.close[u] and st + c.service[u] + c.cost[u][seq[p + 1]] <= tour.latest[p + 1]
 
 
-def _finish(problem: Problem, matrix: list[list[float]], reachable: list[bool], order: list[int]) -> Route:
+def _finish(
+    problem: Problem, matrix: list[list[float]], reachable: list[bool], order: list[int]
+) -> Route:
     n = len(problem.stops)
     served = set(order)
-    skipped = [Skip(i, NO_TIME if reachable[i] else UNREACHABLE) for i in range(n) if i not in served]
+    skipped = [
+        Skip(i, NO_TIME if reachable[i] else UNREACHABLE) for i in range(n) if i not in served
+    ]
     route = build_route(problem, matrix, order, skipped)
     if route.violations:
-        raise AssertionError("engine produced an infeasible route")  # pragma: no cover - a bug if reached
+        raise AssertionError(
+            "engine produced an infeasible route"
+        )  # pragma: no cover - a bug if reached
     return route

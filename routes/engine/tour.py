@@ -58,7 +58,14 @@ class Tour:
             lim = nxt_latest - cost[v][nxt] - service[v]
             nxt_latest = latest[p] = close[v] if close[v] < lim else lim
             nxt = v
-        self.seq, self.start, self.dep, self.latest, self.fwd, self.bwd = seq, start, dep, latest, fwd, bwd
+        self.seq, self.start, self.dep, self.latest, self.fwd, self.bwd = (
+            seq,
+            start,
+            dep,
+            latest,
+            fwd,
+            bwd,
+        )
         # The most any gap can be delayed: waiting at p absorbs delay, plus p's own slack.
         room = 0.0
         for p in range(1, m):

@@ -31,7 +31,10 @@ def line_problem(
     pts = list(positions) + ([depot] if depot is not None else [])
     travel = [[abs(a - b) for b in pts] for a in pts]
     ranks = ranks or [0] * len(positions)
-    stops = tuple(Stop(f"s{i}", w[0], w[1], service, r) for i, (w, r) in enumerate(zip(windows, ranks)))
+    stops = tuple(
+        Stop(f"s{i}", w[0], w[1], service, r)
+        for i, (w, r) in enumerate(zip(windows, ranks, strict=True))
+    )
     if depot is not None:
         start = len(positions)
     return Problem(stops, travel, day[0], day[1], start=start, return_to_start=back)
@@ -61,7 +64,9 @@ def random_problem(n: int, seed: int, mode: str = "free", *, tight: bool = False
         start = n
     elif mode.startswith("stop"):
         start = rng.randrange(n)
-    return Problem(tuple(stops), travel, 0.0, 480.0, start=start, return_to_start=mode.endswith("return"))
+    return Problem(
+        tuple(stops), travel, 0.0, 480.0, start=start, return_to_start=mode.endswith("return")
+    )
 
 
 def shared_dir() -> Path:

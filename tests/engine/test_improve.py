@@ -73,5 +73,7 @@ def test_improve_finds_the_exhaustive_optimum_from_a_shuffled_order_on_tiny_days
     route = improve(problem, order, time_limit=0.05, seed=seed)
     assert route.violations == 0
     levels = sorted({s.rank for s in problem.stops})
-    assert tuple(sum(1 for i in route.order if problem.stops[i].rank == r) for r in levels) == served
+    assert (
+        tuple(sum(1 for i in route.order if problem.stops[i].rank == r) for r in levels) == served
+    )
     assert route.travel_minutes == pytest.approx(travel, abs=1e-6)

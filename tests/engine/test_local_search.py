@@ -21,7 +21,9 @@ def random_tour(mode: str, seed: int, tight: bool = False) -> tuple:
     matrix = check_problem(problem)
     c = compile_problem(problem, matrix, reachable_alone(problem, matrix), pinned_head=None)
     if problem.start is None and problem.return_to_start:
-        c = compile_problem(problem, matrix, reachable_alone(problem, matrix), pinned_head=c.candidates[0])
+        c = compile_problem(
+            problem, matrix, reachable_alone(problem, matrix), pinned_head=c.candidates[0]
+        )
     tour = Tour(c, [])
     pool = list(c.candidates)
     random.Random(seed).shuffle(pool)

@@ -18,7 +18,9 @@ def assert_consistent(problem: Problem, route: Route) -> None:
     """Every stop is either visited once or skipped once, and evaluate() agrees on the timing."""
     assert route.violations == 0
     assert len(set(route.order)) == len(route.order)
-    assert sorted(route.order + tuple(s.stop for s in route.skipped)) == list(range(len(problem.stops)))
+    assert sorted(route.order + tuple(s.stop for s in route.skipped)) == list(
+        range(len(problem.stops))
+    )
     check = evaluate(problem, route.order)
     assert check.violations == 0
     assert check.visits == route.visits
@@ -44,7 +46,9 @@ def test_solve_returns_a_route_that_evaluate_finds_feasible(mode: str, seed: int
 def test_on_tiny_days_it_finds_the_exhaustive_optimum(mode: str, seed: int) -> None:
     problem = random_problem(7, 100 + seed, mode)
     # Shrink the day so that some stops must be dropped.
-    problem = Problem(problem.stops, problem.travel, 0.0, 150.0, problem.start, problem.return_to_start)
+    problem = Problem(
+        problem.stops, problem.travel, 0.0, 150.0, problem.start, problem.return_to_start
+    )
     served, travel, _ = best_plan(problem)
     route = solve(problem, time_limit=0.05, seed=seed)
     assert_consistent(problem, route)
@@ -63,7 +67,12 @@ def test_it_never_drops_a_high_priority_stop_to_keep_a_low_one() -> None:
     )
     route = solve(problem, time_limit=0.05)
     assert route.order == (0,)
-    assert {s.stop: s.reason for s in route.skipped} == {1: NO_TIME, 2: NO_TIME, 3: NO_TIME, 4: NO_TIME}
+    assert {s.stop: s.reason for s in route.skipped} == {
+        1: NO_TIME,
+        2: NO_TIME,
+        3: NO_TIME,
+        4: NO_TIME,
+    }
 
 
 def test_it_keeps_two_medium_stops_rather_than_one_low_and_one_medium() -> None:

@@ -17,7 +17,8 @@ OPTIMUM = {
 }
 
 pytestmark = pytest.mark.skipif(
-    not (shared_dir() / "bench" / "tsptw-public").is_dir(), reason="shared TSPTW instances not present"
+    not (shared_dir() / "bench" / "tsptw-public").is_dir(),
+    reason="shared TSPTW instances not present",
 )
 
 
