@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import Problem
-from .schedule import EPS
+from .schedule import SEARCH_EPS as EPS
 
 INF = float("inf")
 

