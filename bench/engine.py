@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from routes.engine import Problem, Route, Stop, evaluate, solve  # noqa: E402
+from routes.engine import Problem, Route, Stop, default_time_limit, evaluate, solve  # noqa: E402
 
 SHARED = Path(os.environ.get("T2_SHARED_DIR") or ROOT.parent / "shared")
 TSPTW_DIR = SHARED / "bench" / "tsptw-public"
@@ -528,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="run the engine with seeds 0..N-1; a row shows the worst run, the summary all runs",
     )
+    parser.add_argument(
+        "--short-ref",
+        action="store_true",
+        help="also run OR-Tools with the engine's own time budget (is it worth calling at runtime?)",
+    )
     args = parser.parse_args(argv)
     cache: dict[str, list[int]] = {}
     if args.ref_cache and args.ref_cache.exists():
@@ -553,7 +558,56 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for line in summary(results):
         print(line)
+    if args.short_ref:
+        print()
+        for line in short_reference(cases, results):
+            print(line)
     return 0
+
+
+def short_reference(cases: list[Case], results: list[Result]) -> list[str]:
+    """OR-Tools given the engine's budget, against the engine's seed-0 run."""
+    lines = [
+        "OR-Tools (GLS) with the engine's default time budget, vs the engine (seed 0):",
+        "",
+        "| case | stops | budget ms | OR-Tools wall ms | OR-Tools travel | OR-Tools dropped "
+        "| engine travel | engine dropped | OR-Tools vs engine |",
+        "|" + "---|" * 9,
+    ]
+    first = {}
+    for r in results:
+        first.setdefault(r.case.name, r)
+    worse = better = 0
+    for case in cases:
+        p = case.problem
+        budget = default_time_limit(len(p.stops))
+        t = time.perf_counter()
+        order = reference_order(p, budget)
+        wall = time.perf_counter() - t
+        quick = evaluate(p, order)
+        eng = first[case.name].engine
+        cmp = priority_cmp(p, quick, eng) if not quick.violations else -1
+        if cmp == 0:
+            verdict = (
+                f"travel x{quick.travel_minutes / eng.travel_minutes:.4f}"
+                if eng.travel_minutes
+                else "equal"
+            )
+        else:
+            verdict = "serves more" if cmp > 0 else "SERVES LESS"
+        worse += cmp < 0
+        better += cmp > 0
+        lines.append(
+            f"| {case.name} | {len(p.stops)} | {budget * 1000:.0f} | {wall * 1000:.0f} "
+            f"| {quick.travel_minutes:.1f} | {dropped_text(p, quick)} "
+            f"| {eng.travel_minutes:.1f} | {dropped_text(p, eng)} | {verdict} |"
+        )
+    lines += [
+        "",
+        f"OR-Tools at the engine's budget serves a worse priority profile in {worse} "
+        f"and a better one in {better} of {len(cases)} cases.",
+    ]
+    return lines
 
 
 def badness_order(r: Result) -> tuple:
