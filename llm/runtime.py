@@ -467,6 +467,19 @@ class ModelPool:
             tokens_per_second=completion_tokens / generation_s if generation_s > 0 else 0.0,
         )
 
+    def load(self, model: LocalModel) -> float:
+        """Load the slot's model ahead of its first request (warm-up), under the same memory
+        guard; returns the load time in ms, 0.0 if it was loaded already."""
+        llama_cpp = _llama_cpp()
+        slot = self._slot(model.name)
+        with slot.lock:
+            slot.busy = True
+            try:
+                return self._ensure_loaded(slot, model, llama_cpp)
+            finally:
+                slot.busy = False
+                slot.last_used = time.monotonic()
+
     def count_prompt_tokens(self, model: LocalModel, messages: list[dict[str, str]]) -> int:
         """Tokens the chat takes as the model sees it (its template applied), loading the
         model if needed: what `generate` would report as prompt_tokens."""

@@ -64,6 +64,13 @@ def test_it_loads_a_model_on_the_first_request_and_reuses_it(pool, make_model):
     assert entry["loaded_at"] <= entry["last_used"]
 
 
+def test_a_warm_up_load_makes_the_first_request_skip_loading(pool, make_model):
+    model = make_model()
+    assert pool.load(model) > 0
+    assert pool.load(model) == 0.0
+    assert ask(pool, model).load_ms == 0.0
+
+
 def test_concurrent_first_requests_load_the_model_once_and_all_get_answers(pool, make_model):
     model = make_model()
     start = threading.Barrier(3)
