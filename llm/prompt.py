@@ -23,8 +23,10 @@ route engine's `improve()` drops what does not fit and inserts what is missing.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +67,12 @@ def build_prompt(plan: Plan) -> Prompt:
     problem = plan.problem
     listing = listing_order(problem)
     number = {stop: k for k, stop in enumerate(listing, start=1)}
-    user = "\n".join([*_header(plan, number), *_lines(plan, listing, number)])
+    # The most common window and visit length are said once; lines show only exceptions.
+    usual = _Usual(
+        window=_most_common([(s.open, s.close) for s in problem.stops]),
+        service=_most_common([s.service for s in problem.stops]),
+    )
+    user = "\n".join([*_header(problem, number, usual), *_lines(problem, listing, number, usual)])
     return Prompt(
         messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}],
         grammar=answer_grammar(len(listing)),
@@ -116,57 +123,58 @@ def _window(open_: float, close: float) -> str:
     return f"{_hours(open_)}-{_hours(close)}"
 
 
-def _usual(values: list[Any]) -> Any:
+@dataclass(frozen=True)
+class _Usual:
+    window: tuple[float, float]
+    service: float
+
+
+def _most_common(values: list[Any]) -> Any:
     return Counter(values).most_common(1)[0][0]
 
 
-def _nearest(travel: Any, frm: int, candidates: list[int], number: dict[int, int]) -> str:
-    near = sorted(candidates, key=lambda j: (travel[frm][j], number[j]))[:NEIGHBOURS]
+def _nearest(travel: Any, frm: int, candidates: Iterable[int], number: dict[int, int]) -> str:
+    near = heapq.nsmallest(NEIGHBOURS, candidates, key=lambda j: (travel[frm][j], number[j]))
     return " ".join(f"{number[j]}:{round(travel[frm][j])}" for j in near)
 
 
-def _header(plan: Plan, number: dict[int, int]) -> list[str]:
-    problem = plan.problem
+def _header(problem: Problem, number: dict[int, int], usual: _Usual) -> list[str]:
     stops, n = problem.stops, len(problem.stops)
-    window = _usual([(s.open, s.close) for s in stops])
-    service = _usual([s.service for s in stops])
     day = f"Day {hhmm_of(problem.day_start)}-{hhmm_of(problem.day_end)}."
     if problem.start is None:
         start = "Start at any stop."
     elif problem.start < n:
         start = f"Start at stop {number[problem.start]}."
     else:
-        nearest = _nearest(problem.travel, problem.start, list(range(n)), number)
+        nearest = _nearest(problem.travel, problem.start, range(n), number)
         start = f"Start from the start point; nearest stops {nearest}."
     if problem.return_to_start:
         start += " Return to the start at the end."
-    lines = [
+    differs = any(s.service != usual.service for s in stops)
+    visit_lengths = ", vN if a visit takes N min" if differs else ""
+    return [
         f"{day} {start}",
-        f"Each visit takes {round(service)} min. Visit every stop inside its hours. "
+        f"Each visit takes {round(usual.service)} min. Visit every stop inside its hours. "
         "If time runs short, skip low priority: A is most important, then B, C, D.",
-        f"Lines: stop, priority, hours if not {_window(*window)}"
-        + (", vN if a visit takes N min" if any(s.service != service for s in stops) else "")
-        + ", nearest stops as stop:minutes.",
+        f"Lines: stop, priority, hours if not {_window(*usual.window)}{visit_lengths}, "
+        "nearest stops as stop:minutes.",
     ]
-    return lines
 
 
-def _lines(plan: Plan, listing: list[int], number: dict[int, int]) -> list[str]:
-    problem = plan.problem
+def _lines(
+    problem: Problem, listing: list[int], number: dict[int, int], usual: _Usual
+) -> list[str]:
     stops = problem.stops
-    window = _usual([(s.open, s.close) for s in stops])
-    service = _usual([s.service for s in stops])
     lines = []
     for i in listing:
         stop = stops[i]
         parts = [str(number[i]), PRIORITY_LETTERS[min(stop.rank, len(PRIORITY_LETTERS) - 1)]]
-        if (stop.open, stop.close) != window:
+        if (stop.open, stop.close) != usual.window:
             parts.append(_window(stop.open, stop.close))
-        if stop.service != service:
+        if stop.service != usual.service:
             parts.append(f"v{round(stop.service)}")
-        others = [j for j in listing if j != i]
-        if others:
-            parts.append(_nearest(problem.travel, i, others, number))
+        if len(listing) > 1:
+            parts.append(_nearest(problem.travel, i, (j for j in listing if j != i), number))
         lines.append(" ".join(parts))
     lines.append(f"Order all {len(listing)} stops.")
     return lines
@@ -174,7 +182,7 @@ def _lines(plan: Plan, listing: list[int], number: dict[int, int]) -> list[str]:
 
 def number_rule(n: int) -> str:
     """GBNF alternatives for exactly the decimal numbers 1..n, by digit ranges: for n = 37,
-    `[1-9] | [1-2] [0-9] | "3" [0-7]`. A handful of alternatives whatever n is, instead of n
+    `[1-9] | [1-2] [0-9] | "3" [0-6] | "37"`. A handful of alternatives whatever n is, instead of n
     literals the grammar engine would track in parallel."""
     alternatives = []
     top = str(n)
