@@ -122,6 +122,17 @@ def wait_for(run: RouteRun, timeout: float) -> RouteRun:
         delay = min(delay * 1.5, 0.5)
 
 
+def submit(request: OptimizeRequest, *, only: str | None = None, fallback: bool = True) -> RouteRun:
+    """Create the run and have it executed: inline here, or queued for the task worker."""
+    run = create_run(request, only=only, fallback=fallback)
+    if settings.T2_OPTIMIZE_INLINE:
+        return execute(run)
+    from routes.tasks import execute_run
+
+    execute_run.enqueue(run.pk)
+    return run
+
+
 def optimize(
     request: OptimizeRequest, *, only: str | None = None, fallback: bool = True
 ) -> RouteRun:
@@ -130,14 +141,8 @@ def optimize(
     Raises SlotUnavailable when `only` names a slot that could not answer and fallback is off,
     RunNotFinished when the worker did not finish in T2_RUN_WAIT_SECONDS.
     """
-    run = create_run(request, only=only, fallback=fallback)
-    if settings.T2_OPTIMIZE_INLINE:
-        execute(run)
-    else:
-        from routes.tasks import execute_run
-
-        execute_run.enqueue(run.pk)
-        run = wait_for(run, settings.T2_RUN_WAIT_SECONDS)
+    run = submit(request, only=only, fallback=fallback)
+    run = wait_for(run, settings.T2_RUN_WAIT_SECONDS)
     if run.status == RouteRun.Status.FAILED:
         raise SlotUnavailable(run)
     return run

@@ -22,3 +22,18 @@ def post_json(client):
         return client.post(url, payload, content_type="application/json", **extra)
 
     return post
+
+
+@pytest.fixture(autouse=True)
+def _seed_slots_in_transactional_tests(request):
+    """Transactional tests flush the database, data migrations included: put the seed's three
+    slots back, as a fresh database has them."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        import importlib
+
+        from django.apps import apps
+
+        seed = importlib.import_module("llm.migrations.0002_seed_model_slots")
+        seed.create_slots(apps, None)

@@ -2,49 +2,30 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from routes.models import RouteRun
+from routes.optimize import submit
+from routes.schema import parse_request
 from tests.factories import seed_example
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
-def test_the_api_waits_for_the_worker_to_run_the_optimization(post_json, settings):
+def test_a_submitted_run_waits_in_the_queue_until_the_worker_runs_it(client, settings):
     settings.T2_OPTIMIZE_INLINE = False
-    settings.T2_RUN_WAIT_SECONDS = 60
-    responses = []
-    # The API call waits in a thread, as a web request would; the worker (which installs
-    # signal handlers) runs in the main thread and stops after the one task.
 
-    def web_request():
-        try:
-            responses.append(post_json("/optimize", seed_example()))
-        finally:
-            connections.close_all()  # this thread's own connection
+    run = submit(parse_request(seed_example()))
+    assert RouteRun.objects.get(pk=run.pk).status == RouteRun.Status.QUEUED
 
-    web = threading.Thread(target=web_request)
-    web.start()
-    call_command(
-        "db_worker",
-        "--max-tasks",
-        "1",
-        "--no-startup-delay",
-        "--no-reload",
-        "--interval",
-        "0.1",
-        verbosity=0,
-    )
-    web.join(timeout=60)
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
-    (response,) = responses
-    assert response.status_code == 200
-    assert response.json()["model_used"] == "greedy"
-    assert RouteRun.objects.get().status == RouteRun.Status.DONE
+    run.refresh_from_db()
+    assert run.status == RouteRun.Status.DONE
+    answer = client.get(f"/api/runs/{run.pk}").json()
+    assert answer["model_used"] == "greedy"
+    assert sorted(answer["locations"]) == ["loc_1", "loc_2"]
 
 
 def test_without_a_worker_the_api_says_so_instead_of_hanging(post_json, settings):

@@ -29,7 +29,9 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_production_mode_passes_the_deploy_check():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", "--tag", "security", **PRODUCTION)
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", "--tag", "security", **PRODUCTION
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
