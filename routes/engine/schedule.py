@@ -58,7 +58,8 @@ def build_route(
         back = matrix[order[-1]][home]
         time += back
         total += back
-    over = 1 if time > problem.day_end + EPS else 0
+    # An empty plan ends nothing, so it cannot end late (even on a day that closes before it opens).
+    over = 1 if order and time > problem.day_end + EPS else 0
     return Route(
         order=tuple(order),
         visits=tuple(visits),

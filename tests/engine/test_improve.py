@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
-from engine_cases import line_problem, random_problem
-from oracle import best_plan
 
 from routes.engine import NO_TIME, Problem, evaluate, improve, solve
+
+from .engine_cases import line_problem, random_problem
+from .oracle import best_plan
 
 
 def test_improve_repairs_an_infeasible_order() -> None:

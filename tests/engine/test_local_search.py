@@ -6,7 +6,6 @@ import random
 import time
 
 import pytest
-from engine_cases import MODES, random_problem
 
 from routes.engine import evaluate
 from routes.engine.compiled import compile_problem, reachable_alone
@@ -14,6 +13,8 @@ from routes.engine.insertion import fill
 from routes.engine.local_search import descend, exchange, relocate, two_opt
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
+
+from .engine_cases import MODES, random_problem
 
 
 def random_tour(mode: str, seed: int, tight: bool = False) -> tuple:

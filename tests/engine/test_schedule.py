@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from engine_cases import line_problem
 
 from routes.engine import NOT_IN_ORDER, Problem, Stop, evaluate, solve
+
+from .engine_cases import line_problem
 
 
 def test_a_free_start_reaches_the_first_stop_without_travel() -> None:

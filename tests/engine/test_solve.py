@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from engine_cases import MODES, line_problem, random_problem
-from oracle import best_plan
 
 from routes.engine import NO_TIME, UNREACHABLE, Problem, Route, Stop, evaluate, solve
+
+from .engine_cases import MODES, line_problem, random_problem
+from .oracle import best_plan
 
 
 def served_by_rank(problem: Problem, route: Route) -> tuple[int, ...]:
@@ -167,3 +168,10 @@ def test_an_iteration_cap_makes_the_search_reproducible() -> None:
     first = solve(problem, time_limit=30, max_iterations=40, seed=7)
     again = solve(problem, time_limit=30, max_iterations=40, seed=7)
     assert first == again
+
+
+def test_a_day_that_ends_before_it_starts_serves_nothing_and_breaks_nothing() -> None:
+    problem = Problem((Stop("a", 0, 1000, 10, 0),), [[0.0]], 600, 500)
+    route = solve(problem, time_limit=0.05)
+    assert route.order == () and route.violations == 0
+    assert [(s.stop, s.reason) for s in route.skipped] == [(0, UNREACHABLE)]

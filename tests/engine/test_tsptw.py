@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from engine_cases import shared_dir, tsptw_problem
 
 from routes.engine import solve
+
+from .engine_cases import shared_dir, tsptw_problem
 
 OPTIMUM = {
     "n20w20.001": 378,
