@@ -41,9 +41,10 @@ class Command(BaseCommand):
                 raise CommandError(f"warm-up failed in the worker: {result.errors[-1].traceback}")
             results = result.return_value
         for line in results:
-            if line["status"] == "loaded":
-                self.stdout.write(
-                    self.style.SUCCESS(f"{line['slot']}: loaded in {line['load_ms'] / 1000:.2f} s")
-                )
-            else:
+            if line["status"] != "loaded":
                 self.stdout.write(f"{line['slot']}: {line['status']}: {line['reason']}")
+            elif line["load_ms"] == 0:
+                self.stdout.write(f"{line['slot']}: already loaded")
+            else:
+                seconds = line["load_ms"] / 1000
+                self.stdout.write(self.style.SUCCESS(f"{line['slot']}: loaded in {seconds:.2f} s"))
