@@ -322,18 +322,6 @@ class ModelPool:
         with self._lock:
             return self._slots.setdefault(name, _Slot(name))
 
-    def load(self, model: LocalModel) -> float:
-        """Load the slot's model now (manage.py warmup) unless it is loaded; returns load ms."""
-        llama_cpp = _llama_cpp()
-        slot = self._slot(model.name)
-        with slot.lock:
-            slot.busy = True
-            try:
-                return self._ensure_loaded(slot, model, llama_cpp)
-            finally:
-                slot.busy = False
-                slot.last_used = time.monotonic()
-
     # -- generation --------------------------------------------------------------------------
 
     def generate(
