@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +39,13 @@ def _seed_slots_in_transactional_tests(request):
 
         seed = importlib.import_module("llm.migrations.0002_seed_model_slots")
         seed.create_slots(apps, None)
+
+
+@pytest.fixture(scope="session")
+def test_model_path() -> Path:
+    """The small real GGUF model (SmolLM2-135M-Instruct Q4_1) that scripts/test fetches."""
+    cache = Path(os.environ.get("T2_TEST_MODEL_DIR") or Path.home() / ".cache" / "t2routes")
+    path = cache / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `python scripts/fetch_test_model.py` first")
+    return path

@@ -6,7 +6,7 @@ import pytest
 
 from llm.models import ModelSlot
 from llm.runtime import configure_pool, get_pool
-from tests.llm_remote.conftest import llama_server, test_model_path  # noqa: F401 (fixtures)
+from tests.llm_remote.conftest import llama_server  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -22,8 +22,15 @@ def slot_with_model(test_model_path, fresh_pool):
     """Point a slot at the small real model with test-sized settings."""
 
     def configure(name: str = "qwen", **fields) -> ModelSlot:
-        values = {"model_file": str(test_model_path), "n_ctx": 2048, "n_threads": 2,
-                  "n_gpu_layers": 0, "timeout": 60, "max_tokens": 256, **fields}
+        values = {
+            "model_file": str(test_model_path),
+            "n_ctx": 2048,
+            "n_threads": 2,
+            "n_gpu_layers": 0,
+            "timeout": 60,
+            "max_tokens": 256,
+            **fields,
+        }
         ModelSlot.objects.filter(name=name).update(**values)
         return ModelSlot.objects.get(name=name)
 

@@ -55,7 +55,9 @@ def test_it_falls_back_when_model_file_is_missing(post_json, slot_with_model):
     assert answer["model_used"] == "llama"
     attempts = _attempts(answer)
     assert attempts["qwen"]["status"] == "not_found"
-    assert "GGUF model file not found: qwen2-0_5b-instruct-q4_k_m.gguf" in attempts["qwen"]["reason"]
+    assert (
+        "GGUF model file not found: qwen2-0_5b-instruct-q4_k_m.gguf" in attempts["qwen"]["reason"]
+    )
     assert attempts["tpro"]["status"] == "not_found"
     assert answer["fallback_reason"].startswith("qwen: GGUF model file not found")
 

@@ -6,7 +6,6 @@ import pytest
 from django.core.management import call_command
 
 from llm.models import ModelSlot
-from tests.llm_remote.conftest import test_model_path  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,6 @@ from django.core.management import call_command
 
 from llm.models import ModelSlot
 from llm.runtime import configure_pool, get_pool
-from tests.llm_remote.conftest import test_model_path  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.llm, pytest.mark.django_db]
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -38,15 +37,6 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def test_model_path() -> Path:
-    cache = Path(os.environ.get("T2_TEST_MODEL_DIR", Path.home() / ".cache" / "t2routes"))
-    path = cache / MODEL_FILE
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `python scripts/fetch_test_model.py` first")
-    return path
-
-
 @dataclass(frozen=True)
 class RunningServer:
     url: str  # the OpenAI-style endpoint, http://127.0.0.1:<port>/v1
@@ -59,14 +49,23 @@ def llama_server(test_model_path: Path, tmp_path_factory) -> Iterator[RunningSer
     port = free_loopback_port()
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
     command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(test_model_path),
-        "--model_alias", SERVED_MODEL_NAME,
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--n_ctx", "2048",
-        "--n_threads", "2",
-        "--verbose", "False",
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(test_model_path),
+        "--model_alias",
+        SERVED_MODEL_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+        "--n_threads",
+        "2",
+        "--verbose",
+        "False",
     ]
     url = f"http://127.0.0.1:{port}/v1"
     started = time.monotonic()

@@ -16,17 +16,18 @@ from tests.llm_remote.conftest import LoopbackHandler, free_loopback_port
 
 pytestmark = pytest.mark.llm
 
-ONE_TO_FIVE_LIST = '''root ::= "[" num ("," num)? ("," num)? ("," num)? ("," num)? "]"
+ONE_TO_FIVE_LIST = """root ::= "[" num ("," num)? ("," num)? ("," num)? ("," num)? "]"
 num ::= [1-5]
-'''
+"""
 ASK_FOR_A_LIST = [
     {"role": "system", "content": "You answer with a JSON list of stop numbers only."},
     {"role": "user", "content": "Visit stops 1 to 5 in a sensible order."},
 ]
 CHAT_ANSWER = {
     "object": "chat.completion",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "[2,1]"},
-                 "finish_reason": "stop"}],
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "[2,1]"}, "finish_reason": "stop"}
+    ],
     "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},
 }
 TIMEOUT = 1.0
@@ -34,11 +35,25 @@ TIMEOUT = 1.0
 TIMEOUT_MARGIN = 0.5
 
 
-def ask(url: str, *, grammar: str | None = None, json_schema: dict | None = None,
-        timeout: float = TIMEOUT, model: str = "smollm2-test", **options):
+def ask(
+    url: str,
+    *,
+    grammar: str | None = None,
+    json_schema: dict | None = None,
+    timeout: float = TIMEOUT,
+    model: str = "smollm2-test",
+    **options,
+):
     return chat(
-        url, model, ASK_FOR_A_LIST, grammar=grammar, json_schema=json_schema,
-        max_tokens=32, temperature=0.0, timeout=timeout, **options,
+        url,
+        model,
+        ASK_FOR_A_LIST,
+        grammar=grammar,
+        json_schema=json_schema,
+        max_tokens=32,
+        temperature=0.0,
+        timeout=timeout,
+        **options,
     )
 
 
@@ -69,8 +84,12 @@ def test_it_reports_token_counts_and_times(llama_server):
 
 def test_a_schema_constrained_answer_follows_the_schema(llama_server):
     # llama-cpp-python refuses the OpenAI json_schema form; the client asks again in its form.
-    schema = {"type": "array", "items": {"type": "integer", "enum": [7, 8, 9]},
-              "minItems": 1, "maxItems": 3}
+    schema = {
+        "type": "array",
+        "items": {"type": "integer", "enum": [7, 8, 9]},
+        "minItems": 1,
+        "maxItems": 3,
+    }
 
     generation = ask(llama_server.url, json_schema=schema, timeout=60)
 
@@ -107,9 +126,7 @@ class RecordsAndAnswers(LoopbackHandler):
 
 
 @pytest.mark.parametrize("suffix", ["", "/", "/chat/completions", "/chat/completions/"])
-def test_it_posts_to_chat_completions_whatever_form_the_endpoint_url_takes(
-    loopback_server, suffix
-):
+def test_it_posts_to_chat_completions_whatever_form_the_endpoint_url_takes(loopback_server, suffix):
     server = loopback_server(RecordsAndAnswers)
 
     generation = ask(server.url + suffix)
@@ -165,8 +182,13 @@ class AnswersLikeLlamaCppServer(LoopbackHandler):
 
     def do_POST(self):
         self.read_body()
-        timings = {"prompt_n": 12, "prompt_ms": 40.0, "predicted_n": 4, "predicted_ms": 80.0,
-                   "predicted_per_second": 50.0}
+        timings = {
+            "prompt_n": 12,
+            "prompt_ms": 40.0,
+            "predicted_n": 4,
+            "predicted_ms": 80.0,
+            "predicted_per_second": 50.0,
+        }
         self.answer(200, json.dumps({**CHAT_ANSWER, "timings": timings}).encode())
 
 
@@ -193,8 +215,9 @@ def test_a_closed_port_is_an_error_naming_the_url():
     assert caught.value.reason == f"connection refused by {url}"
 
 
-@pytest.mark.parametrize("endpoint", ["127.0.0.1:8080/v1", "ftp://127.0.0.1/v1",
-                                      "http://127.0.0.1:port/v1"])
+@pytest.mark.parametrize(
+    "endpoint", ["127.0.0.1:8080/v1", "ftp://127.0.0.1/v1", "http://127.0.0.1:port/v1"]
+)
 def test_an_endpoint_url_that_is_not_http_host_port_is_an_error(endpoint):
     with pytest.raises(RemoteError) as caught:
         ask(endpoint)
