@@ -206,11 +206,11 @@ def test_the_answer_grammar_asks_for_exactly_n_numbers():
         answer_grammar(0)
 
 
-def test_the_json_schema_bounds_each_number_and_the_count():
+def test_the_json_schema_asks_for_the_same_answer_as_the_grammar():
     assert answer_json_schema(7) == {
         "type": "array",
         "items": {"type": "integer", "minimum": 1, "maximum": 7},
-        "minItems": 1,
+        "minItems": 7,
         "maxItems": 7,
     }
 
