@@ -550,9 +550,7 @@ def main() -> int:
     results: dict[str, Any] = {"machine": machine(), "load_before": load_average()}
 
     print("load ...", flush=True)
-    results["load"] = measure_load(
-        path, llama_cpp, model, build_prompt(plans[4]), 1 if args.quick else 3
-    )
+    results["load"] = measure_load(path, llama_cpp, model, 2 if args.quick else 4)
 
     pool = ModelPool()
     llama, _ = bare_llama(llama_cpp, path)
