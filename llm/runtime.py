@@ -36,7 +36,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -211,6 +212,18 @@ class _Slot:
         self.checked_grammars.clear()
 
 
+@contextmanager
+def _in_use(slot: _Slot) -> Iterator[None]:
+    """Mark a slot busy while the caller, who has acquired its lock, uses it; release after."""
+    slot.busy = True
+    try:
+        yield
+    finally:
+        slot.busy = False
+        slot.last_used = time.monotonic()
+        slot.lock.release()
+
+
 def _wall(monotonic: float) -> datetime:
     return datetime.fromtimestamp(time.time() - (time.monotonic() - monotonic), tz=UTC)
 
@@ -352,8 +365,7 @@ class ModelPool:
                 f"timed out after {timeout:g} s waiting for {model.name} to be free "
                 "(0 tokens generated)",
             )
-        try:
-            slot.busy = True
+        with _in_use(slot):
             load_ms = self._ensure_loaded(slot, model, llama_cpp)
             if time.monotonic() >= deadline:
                 before = (
@@ -362,7 +374,9 @@ class ModelPool:
                     else f"waiting for {model.name} to be free"
                 )
                 raise ModelError(
-                    "timeout", f"timed out after {timeout:g} s {before} (0 tokens generated)"
+                    "timeout",
+                    f"timed out after {timeout:g} s before generating: {before} "
+                    "(0 tokens generated)",
                 )
             generation = self._complete(
                 slot,
@@ -375,10 +389,6 @@ class ModelPool:
                 deadline=deadline,
                 answer_tokens=answer_tokens,
             )
-        finally:
-            slot.busy = False
-            slot.last_used = time.monotonic()
-            slot.lock.release()
         generation.load_ms = load_ms
         generation.total_ms = (time.perf_counter() - started) * 1000
         return generation
@@ -472,27 +482,19 @@ class ModelPool:
         guard; returns the load time in ms, 0.0 if it was loaded already."""
         llama_cpp = _llama_cpp()
         slot = self._slot(model.name)
-        with slot.lock:
-            slot.busy = True
-            try:
-                return self._ensure_loaded(slot, model, llama_cpp)
-            finally:
-                slot.busy = False
-                slot.last_used = time.monotonic()
+        slot.lock.acquire()
+        with _in_use(slot):
+            return self._ensure_loaded(slot, model, llama_cpp)
 
     def count_prompt_tokens(self, model: LocalModel, messages: list[dict[str, str]]) -> int:
         """Tokens the chat takes as the model sees it (its template applied), loading the
         model if needed: what `generate` would report as prompt_tokens."""
         llama_cpp = _llama_cpp()
         slot = self._slot(model.name)
-        with slot.lock:
-            slot.busy = True
-            try:
-                self._ensure_loaded(slot, model, llama_cpp)
-                return len(self._tokenize(slot, messages)[1])
-            finally:
-                slot.busy = False
-                slot.last_used = time.monotonic()
+        slot.lock.acquire()
+        with _in_use(slot):
+            self._ensure_loaded(slot, model, llama_cpp)
+            return len(self._tokenize(slot, messages)[1])
 
     @staticmethod
     def _tokenize(slot: _Slot, messages: list[dict[str, str]]) -> tuple[Any, list[int]]:
@@ -531,8 +533,15 @@ class ModelPool:
             started = time.perf_counter()
             llama = self._construct(model, threads, llama_cpp)
             load_ms = (time.perf_counter() - started) * 1000
+            try:
+                formatter = _chat_formatter(llama, model)
+            except Exception as exc:  # a Jinja template that does not compile
+                llama.close()
+                raise ModelError(
+                    "error", f"could not load {model.path.name}: its chat template: {exc}"
+                ) from None
             slot.model, slot.llama, slot.est_bytes, slot.n_threads = model, llama, need, threads
-            slot.formatter = _chat_formatter(llama, model)
+            slot.formatter = formatter
             slot.abort_callback = llama_cpp.ggml_abort_callback(
                 lambda _data: self._should_abort(slot)
             )
