@@ -88,6 +88,8 @@ class LocalBackend(Backend):
                 max_tokens=self.config.max_tokens,
                 temperature=self.config.temperature,
                 timeout=self.config.timeout,
+                # The prompt must leave room for the longest answer the grammar admits.
+                answer_tokens=min(prompt.max_answer_tokens, self.config.max_tokens),
             )
         except ModelError as exc:
             raise BackendError(exc.status, exc.reason) from None
