@@ -16,7 +16,6 @@ data (haversine km x 1.3 detour at 30 km/h, 20-minute visits, day
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -33,10 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from routes.engine import Problem, Route, Stop, default_time_limit, evaluate, solve  # noqa: E402
+from routes.planning import build_plan, haversine_km  # noqa: E402
+from routes.samples import point_set_bodies, read_tsptw, request_bodies, shared_dir  # noqa: E402
+from routes.schema import parse_request  # noqa: E402
 
-SHARED = Path(os.environ.get("T2_SHARED_DIR") or ROOT.parent / "shared")
-TSPTW_DIR = SHARED / "bench" / "tsptw-public"
-DATA_DIR = SHARED / "data"
+TSPTW_DIR = shared_dir() / "bench" / "tsptw-public"
 
 # Published optimal travel times of the Dumas instances (proven optimal; see the README there).
 TSPTW_OPTIMUM = {
@@ -49,7 +49,6 @@ DETOUR = 1.3
 SPEED_KMH = 30.0
 VISIT_MIN = 20.0
 DAY = (9 * 60.0, 18 * 60.0)
-RANK_OF = {"A": 0, "B": 1, "C": 2, "D": 3}
 
 
 @dataclass
@@ -65,28 +64,8 @@ class Case:
 
 def tsptw_case(path: Path) -> Case:
     """A Dumas instance: depot 0 at time 0, all nodes must be visited, back by b_0."""
-    tokens = path.read_text().split()
-    size = int(tokens[0])
-    values = [float(x) for x in tokens[1:]]
-    matrix = [values[i * size : (i + 1) * size] for i in range(size)]
-    windows = values[size * size :]
-    # Engine layout: stops 0..n-1 are nodes 1..N-1, the depot is index n (node 0).
-    nodes = list(range(1, size)) + [0]
-    travel = [[matrix[a][b] for b in nodes] for a in nodes]
-    stops = tuple(
-        Stop(str(node), windows[2 * node], windows[2 * node + 1], 0.0, 0) for node in range(1, size)
-    )
-    problem = Problem(stops, travel, 0.0, windows[1], start=size - 1, return_to_start=True)
-    return Case(path.name.removesuffix(".txt"), "tsptw", problem, TSPTW_OPTIMUM.get(path.name[:-4]))
-
-
-def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+    name = path.name.removesuffix(".txt")
+    return Case(name, "tsptw", read_tsptw(path), TSPTW_OPTIMUM.get(name))
 
 
 def minutes(hhmm: str) -> float:
@@ -105,7 +84,7 @@ def city_problem(
     coords = [(p[1], p[2]) for p in points]
     if depot is not None:
         coords.append(depot)
-    travel = [[haversine_km(a, b) * DETOUR / SPEED_KMH * 60.0 for b in coords] for a in coords]
+    travel = [[haversine_km(*a, *b) * DETOUR / SPEED_KMH * 60.0 for b in coords] for a in coords]
     services = [service] * len(points) if isinstance(service, (int, float)) else list(service)
     stops = tuple(
         Stop(p[0], p[3], p[4], float(s), p[5]) for p, s in zip(points, services, strict=True)
@@ -115,75 +94,15 @@ def city_problem(
 
 
 def sample_cases() -> list[Case]:
-    cases = []
-    with open(DATA_DIR / "locations_moscow.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    pts = [
-        (
-            f"msk{i}",
-            float(r["lat"]),
-            float(r["lon"]),
-            minutes(r["time_window_start"]),
-            minutes(r["time_window_end"]),
-            0,
-        )
-        for i, r in enumerate(rows)
+    """The shared sample data, planned as the API plans it (its defaults: 09:00-18:00,
+    30 km/h, detour 1.3, 20-minute visits, free start)."""
+    bodies = dict(point_set_bodies())
+    for body in request_bodies():
+        bodies[f"request-{len(body['locations'])}"] = body
+    return [
+        Case(name, "sample", build_plan(parse_request(body, max_locations=10_000)).problem)
+        for name, body in bodies.items()
     ]
-    cases.append(Case("moscow-15", "sample", city_problem(pts)))
-
-    # The CSV has no categories; its JSON twin (same coordinates) has them.
-    twin = json.loads((DATA_DIR / "locations_mordovia.json").read_text(encoding="utf-8"))
-    category = {(round(t["lat"], 4), round(t["lon"], 4)): t.get("category", "A") for t in twin}
-    with open(DATA_DIR / "locations_mordovia.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    pts = []
-    for i, r in enumerate(rows):
-        lat, lon = float(r["lat"]), float(r["lon"])
-        rank = RANK_OF[category.get((round(lat, 4), round(lon, 4)), "A")]
-        pts.append(
-            (
-                f"mrd{i}",
-                lat,
-                lon,
-                minutes(r["time_window_start"]),
-                minutes(r["time_window_end"]),
-                rank,
-            )
-        )
-    cases.append(Case("mordovia-30", "sample", city_problem(pts)))
-
-    big = json.loads((DATA_DIR / "locations_mordovia_250.json").read_text(encoding="utf-8"))
-    pts = [
-        (
-            f"m250-{i}",
-            r["lat"],
-            r["lon"],
-            minutes(r["time_window_start"]),
-            minutes(r["time_window_end"]),
-            RANK_OF[r["category"]],
-        )
-        for i, r in enumerate(big)
-    ]
-    cases.append(Case("mordovia-250", "sample", city_problem(pts)))
-
-    requests = json.loads((DATA_DIR / "test_optimize_requests.json").read_text(encoding="utf-8"))[
-        "requests"
-    ]
-    for body in (r["body"] for r in requests):
-        locs = body["locations"]
-        pts = [
-            (
-                loc["ID"],
-                loc["lat"],
-                loc["lon"],
-                minutes(loc["time_window_start"]),
-                minutes(loc["time_window_end"]),
-                RANK_OF[loc["priority"]],
-            )
-            for loc in locs
-        ]
-        cases.append(Case(f"request-{len(locs)}", "sample", city_problem(pts)))
-    return cases
 
 
 def synthetic_problem(n: int, seed: int, *, depot: bool) -> Problem:

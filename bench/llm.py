@@ -50,9 +50,9 @@ from llm.prompt import Prompt, answer_json_schema, build_prompt, parse_answer  #
 from llm.runtime import SAMPLING, LocalModel, ModelError, ModelPool  # noqa: E402
 from routes.engine import improve, solve  # noqa: E402
 from routes.planning import Plan, build_plan  # noqa: E402
+from routes.samples import point_set_bodies, request_bodies  # noqa: E402
 from routes.schema import parse_request  # noqa: E402
 
-SHARED = Path(os.environ.get("T2_SHARED_DIR") or ROOT.parent / "shared")
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## LLM (bench/llm.py)"
@@ -76,26 +76,8 @@ def model_path() -> Path:
 # ---------------------------------------------------------------- plans
 
 
-def sample_bodies() -> list[dict[str, Any]]:
-    data = json.loads((SHARED / "data" / "test_optimize_requests.json").read_text())
-    return [item["body"] for item in data["requests"]]
-
-
 def mordovia_points() -> list[dict[str, Any]]:
-    points = json.loads((SHARED / "data" / "locations_mordovia_250.json").read_text())
-    return [
-        {
-            "ID": f"mrd_{i}",
-            "name": p["name"],
-            "address": p["address"],
-            "lat": p["lat"],
-            "lon": p["lon"],
-            "time_window_start": p["time_window_start"],
-            "time_window_end": p["time_window_end"],
-            "priority": p["category"],
-        }
-        for i, p in enumerate(points, start=1)
-    ]
+    return point_set_bodies()["mordovia-250"]["locations"]
 
 
 def plan_of(body: dict[str, Any]) -> Plan:
@@ -543,7 +525,7 @@ def main() -> int:
     path = model_path()
     model = LocalModel("bench", path, THREADS, 0, N_CTX, 512)
     points = mordovia_points()
-    samples = [plan_of(body) for body in sample_bodies()]
+    samples = [plan_of(body) for body in request_bodies()]
     plans = {len(p.problem.stops): p for p in samples}
     for n in (30, 100):
         plans[n] = first_n_plan(points, n)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import copy
-import json
-import os
-from pathlib import Path
 from typing import Any
 
-# The team's shared folder sits beside the checkout (CI lays a copy there too).
-SHARED = Path(os.environ.get("T2_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+from routes.samples import point_set_bodies, request_bodies
 
 
 def location(i: int = 1, **overrides: Any) -> dict[str, Any]:
@@ -65,22 +61,8 @@ def seed_example() -> dict[str, Any]:
 
 def sample_requests() -> list[dict[str, Any]]:
     """The ready request bodies of the original project (2, 4, 6 and 10 points)."""
-    data = json.loads((SHARED / "data" / "test_optimize_requests.json").read_text())
-    return [copy.deepcopy(item["body"]) for item in data["requests"]]
+    return copy.deepcopy(request_bodies())
 
 
 def mordovia_250() -> list[dict[str, Any]]:
-    points = json.loads((SHARED / "data" / "locations_mordovia_250.json").read_text())
-    return [
-        {
-            "ID": f"mrd_{i}",
-            "name": p["name"],
-            "address": p["address"],
-            "lat": p["lat"],
-            "lon": p["lon"],
-            "time_window_start": p["time_window_start"],
-            "time_window_end": p["time_window_end"],
-            "priority": p["category"],
-        }
-        for i, p in enumerate(points, start=1)
-    ]
+    return point_set_bodies()["mordovia-250"]["locations"]

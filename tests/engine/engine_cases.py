@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import os
 import random
-from pathlib import Path
 
 from routes.engine import Problem, Stop
+from routes.samples import read_tsptw, shared_dir
 
 MODES = ("free", "free-return", "depot", "depot-return", "stop", "stop-return")
 
@@ -69,19 +68,6 @@ def random_problem(n: int, seed: int, mode: str = "free", *, tight: bool = False
     )
 
 
-def shared_dir() -> Path:
-    env = os.environ.get("T2_SHARED_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
-
-
 def tsptw_problem(name: str) -> Problem:
     """A Dumas TSPTW instance from shared/bench/tsptw-public (depot = start, closed tour)."""
-    tokens = (shared_dir() / "bench" / "tsptw-public" / f"{name}.txt").read_text().split()
-    size = int(tokens[0])
-    values = [float(x) for x in tokens[1:]]
-    matrix = [values[i * size : (i + 1) * size] for i in range(size)]
-    windows = values[size * size :]
-    nodes = list(range(1, size)) + [0]
-    travel = [[matrix[a][b] for b in nodes] for a in nodes]
-    stops = tuple(Stop(str(v), windows[2 * v], windows[2 * v + 1], 0.0, 0) for v in range(1, size))
-    return Problem(stops, travel, 0.0, windows[1], start=size - 1, return_to_start=True)
+    return read_tsptw(shared_dir() / "bench" / "tsptw-public" / f"{name}.txt")
