@@ -272,6 +272,8 @@ class ModelPool:
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()  # guards _slots; held briefly, never while waiting
         self._load_lock = threading.Lock()  # one load (and its memory check) at a time
+        self._reaper: threading.Thread | None = None
+        self._closed = threading.Event()
 
     # -- what is loaded ----------------------------------------------------------------------
 
@@ -308,7 +310,24 @@ class ModelPool:
         for name in names:
             self.unload(name)
 
-    close = unload_all
+    def close(self) -> None:
+        """Unload every model and stop the keep-alive watch."""
+        self._closed.set()
+        self.unload_all()
+
+    def _watch_keep_alive(self) -> None:
+        """Unload idle models even when no request comes: a daemon thread, started with the
+        first load, that checks a few times per keep-alive period."""
+        if self.keep_alive_seconds is None or self._reaper is not None:
+            return
+        interval = min(max(self.keep_alive_seconds / 4, 0.05), 30.0)
+
+        def watch() -> None:
+            while not self._closed.wait(interval):
+                self.unload_idle()
+
+        self._reaper = threading.Thread(target=watch, name="model-keep-alive", daemon=True)
+        self._reaper.start()
 
     def unload_idle(self) -> list[str]:
         """Unload models unused for longer than keep_alive_seconds; returns their names."""
@@ -546,6 +565,7 @@ class ModelPool:
                 lambda _data: self._should_abort(slot)
             )
             slot.loaded_at = slot.last_used = time.monotonic()
+            self._watch_keep_alive()
         logger.info(
             "loaded %s (%s) in %.0f ms, estimated %s",
             model.name,
