@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
-from django.core.checks import Error, Warning
+from django.core.checks import Error, Info, Warning
 from django.db import DatabaseError
 
 from llm.files import ModelFileNotFound, find_model_file
+from llm.runtime import usable_cpus
 
 
 def check_model_slots(app_configs=None, **kwargs):
@@ -19,7 +18,7 @@ def check_model_slots(app_configs=None, **kwargs):
     except DatabaseError:
         return []  # before `migrate` there is nothing to check
     messages = []
-    cores = os.cpu_count() or 1
+    cores = usable_cpus()
     positions: dict[int, str] = {}
     for slot in slots:
         config = slot.config
@@ -55,10 +54,11 @@ def check_model_slots(app_configs=None, **kwargs):
                 )
         if config.n_threads > cores:
             messages.append(
-                Warning(
-                    f"slot {slot.name} uses n_threads={config.n_threads} on {cores} cores",
-                    hint="More threads than cores slows llama.cpp down.",
-                    id="llm.W003",
+                Info(
+                    f"slot {slot.name} asks for n_threads={config.n_threads} on {cores} cores; "
+                    f"it runs with {cores}",
+                    hint="More threads than cores would slow llama.cpp down, so they are capped.",
+                    id="llm.I003",
                 )
             )
         if config.n_ctx < 256:

@@ -19,7 +19,11 @@ def candidate_paths(value: str, *, models_dir: Path, project_dir: Path) -> list[
     given = Path(value).expanduser()
     if given.is_absolute():
         return [given]
-    return [Path.cwd() / given, models_dir / given, project_dir / given]
+    places: list[Path] = []
+    for place in (Path.cwd() / given, models_dir / given, project_dir / given):
+        if place not in places:  # the current directory is often the project root
+            places.append(place)
+    return places
 
 
 def find_model_file(value: str, *, models_dir: Path, project_dir: Path) -> Path:
