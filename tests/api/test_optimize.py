@@ -102,3 +102,55 @@ def test_an_unknown_slot_is_404(post_json):
 
 def test_optimize_only_accepts_post(client):
     assert client.get("/optimize").status_code == 405
+
+
+def test_three_hundred_locations_work(post_json):
+    request = body(300)
+
+    response = post_json("/optimize", request)
+
+    assert response.status_code == 200
+    answer = response.json()
+    accounted = set(answer["locations"]) | {s["ID"] for s in answer["skipped"]}
+    assert accounted == {loc["ID"] for loc in request["locations"]}
+    assert answer["violations"] == 0
+
+
+def test_a_day_too_short_drops_the_least_important_stops_and_says_why(post_json):
+    request = body(
+        12,
+        constraints={"start_time": "09:00", "end_time": "11:00", "visit_minutes": 30},
+    )
+    for loc, priority in zip(request["locations"], "ABCD" * 3, strict=True):
+        loc["priority"] = priority
+
+    answer = post_json("/optimize", request).json()
+
+    priority = {loc["ID"]: loc["priority"] for loc in request["locations"]}
+    kept = {priority[i] for i in answer["locations"]}
+    dropped = {priority[s["ID"]] for s in answer["skipped"]}
+    assert answer["skipped"] and answer["violations"] == 0
+    assert max(kept) <= min(dropped)  # never a more important stop dropped for a lesser one
+    assert all("no time left" in s["reason"] for s in answer["skipped"])
+
+
+def test_a_stop_whose_window_closes_before_the_day_starts_is_reported_unreachable(post_json):
+    request = body(3)
+    request["locations"][0].update(time_window_start="06:00", time_window_end="07:00")
+
+    answer = post_json("/optimize", request).json()
+
+    (skipped,) = answer["skipped"]
+    assert skipped["ID"] == "loc_1"
+    assert "cannot be visited inside its window (06:00–07:00)" in skipped["reason"]
+
+
+def test_the_day_can_start_and_end_at_a_given_point(post_json):
+    depot = {"lat": 55.70, "lon": 37.50}
+    request = body(4, constraints={"start": depot, "return_to_start": True})
+
+    answer = post_json("/optimize", request).json()
+
+    assert answer["stops"][0]["km_from_previous"] > 0  # the first leg is from the start point
+    legs = sum(s["km_from_previous"] for s in answer["stops"])
+    assert answer["total_distance_km"] > legs  # plus the way back
