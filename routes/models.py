@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class RouteRunQuerySet(models.QuerySet):
@@ -42,3 +43,9 @@ class RouteRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk} ({self.status}, {self.location_count} stops)"
+
+    def mark_failed(self, reason: str) -> None:
+        self.status = self.Status.FAILED
+        self.error = reason
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "error", "finished_at"])

@@ -6,6 +6,7 @@ this process when T2_OPTIMIZE_INLINE is on), and saved with its attempts in one 
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -21,6 +22,8 @@ from routes.models import RouteRun
 from routes.planning import build_plan
 from routes.schema import OptimizeRequest, parse_request
 
+logger = logging.getLogger(__name__)
+
 
 class SlotUnavailable(Exception):
     """The asked-for slot could not answer and no fallback was allowed (HTTP 503)."""
@@ -29,6 +32,14 @@ class SlotUnavailable(Exception):
         super().__init__(run.error)
         self.run = run
         self.reason = run.error
+
+
+class RunCrashed(Exception):
+    """The optimization itself failed (a bug, not a model): HTTP 500 with the reason."""
+
+    def __init__(self, run: RouteRun):
+        super().__init__(run.error)
+        self.run = run
 
 
 class RunNotFinished(Exception):
@@ -76,7 +87,12 @@ def execute(run: RouteRun) -> RouteRun:
     plan = build_plan(request)
     RouteRun.objects.filter(pk=run.pk).update(status=RouteRun.Status.RUNNING)
     only = run.requested_model or None
-    outcome = run_chain(plan, chain_slots(only), chain_options(), fallback=run.allow_fallback)
+    try:
+        outcome = run_chain(plan, chain_slots(only), chain_options(), fallback=run.allow_fallback)
+    except Exception as exc:
+        # A bug must not leave the run "running" for a caller waiting on it.
+        run.mark_failed(f"internal error: {type(exc).__name__}: {exc}")
+        raise
 
     run.duration_ms = int((time.perf_counter() - started) * 1000)
     run.finished_at = timezone.now()
@@ -126,7 +142,11 @@ def submit(request: OptimizeRequest, *, only: str | None = None, fallback: bool 
     """Create the run and have it executed: inline here, or queued for the task worker."""
     run = create_run(request, only=only, fallback=fallback)
     if settings.T2_OPTIMIZE_INLINE:
-        return execute(run)
+        try:
+            return execute(run)
+        except Exception:
+            logger.exception("run %s failed", run.pk)
+            return run
     from routes.tasks import execute_run
 
     execute_run.enqueue(run.pk)
@@ -144,7 +164,7 @@ def optimize(
     run = submit(request, only=only, fallback=fallback)
     run = wait_for(run, settings.T2_RUN_WAIT_SECONDS)
     if run.status == RouteRun.Status.FAILED:
-        raise SlotUnavailable(run)
+        raise RunCrashed(run) if run.error.startswith("internal error") else SlotUnavailable(run)
     return run
 
 

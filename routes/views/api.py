@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from llm.models import ModelSlot
 from routes.forms import RunFilterForm
 from routes.models import RouteRun
-from routes.optimize import RunNotFinished, SlotUnavailable, optimize, run_json
+from routes.optimize import RunCrashed, RunNotFinished, SlotUnavailable, optimize, run_json
 from routes.schema import OptimizeRequest, RequestError, parse_request
 
 
@@ -67,6 +67,8 @@ def _optimize(request: HttpRequest, *, only: str | None, fallback: bool) -> Json
         return JsonResponse(payload, status=503, json_dumps_params={"ensure_ascii": False})
     except RunNotFinished as exc:
         return _error(504, str(exc))
+    except RunCrashed as exc:
+        return _error(500, f"run {exc.run.pk} failed: {exc.run.error}")
     return JsonResponse(run_json(run), json_dumps_params={"ensure_ascii": False})
 
 

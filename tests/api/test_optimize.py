@@ -154,3 +154,21 @@ def test_the_day_can_start_and_end_at_a_given_point(post_json):
     assert answer["stops"][0]["km_from_previous"] > 0  # the first leg is from the start point
     legs = sum(s["km_from_previous"] for s in answer["stops"])
     assert answer["total_distance_km"] > legs  # plus the way back
+
+
+def test_a_crash_inside_the_optimization_fails_the_run_instead_of_leaving_it_running_faked(
+    post_json, monkeypatch
+):
+    # A fake: a bug in the engine cannot be produced for real, so solve() is made to raise.
+    def broken(problem):
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr("llm.chain.solve", broken)
+
+    response = post_json("/optimize", seed_example())
+
+    assert response.status_code == 500
+    assert "engine bug" in response.json()["error"]
+    run = RouteRun.objects.get()
+    assert run.status == RouteRun.Status.FAILED
+    assert run.error == "internal error: RuntimeError: engine bug"
