@@ -59,34 +59,26 @@ def run_chain(
     attempts: list[AttemptRecord] = []
     for config in slots:
         started = time.perf_counter()
+        proposal = None
         try:
             proposal = propose_route(config, plan, baseline, options)
+            status, reason, stats, metrics = "ok", "", proposal.stats, proposal.metrics
         except BackendError as exc:
             logger.info("slot %s: %s (%s)", config.name, exc.status, exc.reason)
-            attempts.append(
-                AttemptRecord(
-                    slot=config.name,
-                    status=exc.status,
-                    reason=exc.reason,
-                    duration_ms=_elapsed_ms(started),
-                    model_file=config.model_file or config.remote_model,
-                    stats=exc.stats,
-                    metrics=exc.metrics,
-                )
-            )
-            continue
+            status, reason, stats, metrics = exc.status, exc.reason, exc.stats, exc.metrics
         attempts.append(
             AttemptRecord(
                 slot=config.name,
-                status="ok",
-                reason="",
+                status=status,
+                reason=reason,
                 duration_ms=_elapsed_ms(started),
                 model_file=config.model_file or config.remote_model,
-                stats=proposal.stats,
-                metrics=proposal.metrics,
+                stats=stats,
+                metrics=metrics,
             )
         )
-        return ChainOutcome(route=proposal.route, model_used=config.name, attempts=attempts)
+        if proposal is not None:
+            return ChainOutcome(route=proposal.route, model_used=config.name, attempts=attempts)
 
     if not fallback:
         return ChainOutcome(route=None, model_used="", attempts=attempts)
