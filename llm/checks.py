@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.checks import Error, Info, Warning
 from django.db import DatabaseError
 
-from llm.files import ModelFileNotFound, find_model_file
+from llm.files import ModelFileNotFound
 from llm.runtime import usable_cpus
 
 
@@ -38,11 +37,7 @@ def check_model_slots(app_configs=None, **kwargs):
             )
         if config.backend == "local" and slot.enabled:
             try:
-                find_model_file(
-                    config.model_file,
-                    models_dir=settings.T2_MODELS_DIR,
-                    project_dir=settings.BASE_DIR,
-                )
+                slot.find_model_file()
             except ModelFileNotFound as exc:
                 messages.append(
                     Warning(

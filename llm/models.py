@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+from django.conf import settings
 from django.db import models
 
 from llm.config import SlotConfig
+from llm.files import find_model_file
 
 
 class ModelSlotQuerySet(models.QuerySet):
@@ -73,6 +76,14 @@ class ModelSlot(models.Model):
             is_remote = remote or (not endpoint and self.backend == self.Backend.REMOTE)
             overrides["remote_model" if is_remote else "model_file"] = model_id
         return overrides
+
+    def find_model_file(self) -> Path:
+        """The slot's GGUF file, looked up as the seed says; raises ModelFileNotFound."""
+        return find_model_file(
+            self.config.model_file,
+            models_dir=settings.T2_MODELS_DIR,
+            project_dir=settings.BASE_DIR,
+        )
 
     @property
     def config(self) -> SlotConfig:

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from llm.files import ModelFileNotFound, find_model_file
+from llm.files import ModelFileNotFound
 from llm.models import Attempt, ModelSlot
 from llm.stats import summarize
 
@@ -16,9 +15,7 @@ def slot_file_status(slot: ModelSlot) -> dict:
     if config.backend == "remote":
         return {"endpoint_url": config.endpoint_url, "remote_model": config.remote_model}
     try:
-        path = find_model_file(
-            config.model_file, models_dir=settings.T2_MODELS_DIR, project_dir=settings.BASE_DIR
-        )
+        path = slot.find_model_file()
     except ModelFileNotFound as exc:
         return {"model_file": config.model_file, "file_found": False, "problem": str(exc)}
     return {

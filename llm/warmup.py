@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-
-from llm.files import ModelFileNotFound, find_model_file
+from llm.files import ModelFileNotFound
 from llm.models import ModelSlot
 from llm.runtime import LocalModel, ModelError, get_pool
 
@@ -29,9 +27,7 @@ def warm_up() -> list[dict]:
             results.append({"slot": slot.name, "status": "skipped", "reason": "remote slot"})
             continue
         try:
-            path = find_model_file(
-                config.model_file, models_dir=settings.T2_MODELS_DIR, project_dir=settings.BASE_DIR
-            )
+            path = slot.find_model_file()
             load_ms = get_pool().load(LocalModel.from_config(config, path))
         except ModelFileNotFound as exc:
             results.append({"slot": slot.name, "status": "not_found", "reason": str(exc)})

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import re
 
-from django.conf import settings
 from django.core import checks
 from django.core.management.base import BaseCommand
 
 from llm.catalogue import MODELS, SCENARIOS
-from llm.files import ModelFileNotFound, find_model_file
+from llm.files import ModelFileNotFound
 from llm.memory import (
     GB,
     available_bytes,
@@ -96,9 +95,7 @@ class Command(BaseCommand):
             )
             return
         try:
-            path = find_model_file(
-                config.model_file, models_dir=settings.T2_MODELS_DIR, project_dir=settings.BASE_DIR
-            )
+            path = slot.find_model_file()
         except ModelFileNotFound as exc:
             self.stdout.write(self.style.WARNING(f"  {exc}"))
             self.stdout.write(f"  get it: manage.py download_models {slot.name}")
