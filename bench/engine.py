@@ -16,6 +16,7 @@ data (haversine km x 1.3 detour at 30 km/h, 20-minute visits, day
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -33,10 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from routes.engine import Problem, Route, Stop, default_time_limit, evaluate, solve  # noqa: E402
 from routes.planning import build_plan, haversine_km  # noqa: E402
-from routes.samples import point_set_bodies, read_tsptw, request_bodies, shared_dir  # noqa: E402
+from routes.samples import TSPTW_DIR, point_set_bodies, read_tsptw, request_bodies  # noqa: E402
 from routes.schema import parse_request  # noqa: E402
 
-TSPTW_DIR = shared_dir() / "bench" / "tsptw-public"
 
 # Published optimal travel times of the Dumas instances (proven optimal; see the README there).
 TSPTW_OPTIMUM = {
@@ -453,6 +453,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also run OR-Tools with the engine's own time budget (is it worth calling at runtime?)",
     )
     args = parser.parse_args(argv)
+    if args.ref_seconds > 0 and importlib.util.find_spec("ortools") is None:
+        parser.error(
+            "OR-Tools is not installed: .venv/bin/pip install '.[bench]' "
+            "(or --ref-seconds 0 to run the engine alone)"
+        )
     cache: dict[str, list[int]] = {}
     if args.ref_cache and args.ref_cache.exists():
         cache = json.loads(args.ref_cache.read_text())

@@ -132,6 +132,17 @@ def llama_cpp_version() -> str:
     return str(llama_cpp.__version__) if llama_cpp else ""
 
 
+def llama_build_info() -> str:
+    """llama.cpp's own account of its build: the backends and the CPU features it was compiled
+    for, e.g. "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 0 | ...". Empty when
+    llama-cpp-python is not installed."""
+    llama_cpp = _import_llama_cpp()
+    if llama_cpp is None:
+        return ""
+    info = llama_cpp.llama_print_system_info()
+    return (info.decode() if isinstance(info, bytes) else str(info)).strip()
+
+
 def usable_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))

@@ -1,25 +1,24 @@
-"""The team's sample data (`shared/`) as API request bodies and engine problems.
+"""The sample data shipped in the repository, as API request bodies and engine problems.
 
-Plain Python, used by the tests and the benchmarks so that both read the files one way. The
-retail-point files carry no IDs: each point gets a stable one from its file and position.
+Plain Python, used by the app (sample sets for new users), the tests and the benchmarks so that
+all read the files one way. The retail-point files carry no IDs: each point gets a stable one
+from its file and position. Provenance: `routes/sample_data/README.md`, `bench/tsptw/README.md`.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from routes.engine import Problem, Stop
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path:
-    """`$T2_SHARED_DIR`, or the `shared/` folder beside the checkout (CI lays one there too)."""
-    return Path(os.environ.get("T2_SHARED_DIR") or ROOT.parent / "shared")
+#: The original T2 project's retail points and request bodies.
+DATA_DIR = Path(__file__).resolve().parent / "sample_data"
+#: The public TSPTW instances (Dumas et al. 1995) with their proven optima.
+TSPTW_DIR = ROOT / "bench" / "tsptw"
 
 
 def _location(prefix: str, i: int, point: dict[str, Any]) -> dict[str, Any]:
@@ -45,13 +44,13 @@ def _body(prefix: str, points: list[dict[str, Any]]) -> dict[str, Any]:
 
 def request_bodies() -> list[dict[str, Any]]:
     """The original project's ready request bodies (2, 4, 6 and 10 points), unchanged."""
-    data = json.loads((shared_dir() / "data" / "test_optimize_requests.json").read_text())
+    data = json.loads((DATA_DIR / "test_optimize_requests.json").read_text(encoding="utf-8"))
     return [item["body"] for item in data["requests"]]
 
 
 def point_set_bodies() -> dict[str, dict[str, Any]]:
     """Moscow (15), Mordovia (30, with categories) and Mordovia (250, A–D) as request bodies."""
-    data = shared_dir() / "data"
+    data = DATA_DIR
     with open(data / "locations_moscow.csv", encoding="utf-8") as fh:
         moscow = list(csv.DictReader(fh))
     mordovia = json.loads((data / "locations_mordovia.json").read_text(encoding="utf-8"))
@@ -64,7 +63,7 @@ def point_set_bodies() -> dict[str, dict[str, Any]]:
 
 
 def read_tsptw(path: Path) -> Problem:
-    """A TSPTW instance in López-Ibáñez's format (see shared/bench/tsptw-public/README.md):
+    """A TSPTW instance in López-Ibáñez's format (see bench/tsptw/README.md):
     depot 0 leaves at time 0, every node is a stop, the tour returns to the depot by its close.
     Engine layout: stops 0..n-1 are nodes 1..N-1; the depot is index n."""
     tokens = Path(path).read_text().split()

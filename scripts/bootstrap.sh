@@ -45,13 +45,20 @@ fi
 EXTRAS="${1:-}"
 SPEC="."
 [ -n "$EXTRAS" ] && SPEC=".[$EXTRAS]"
+
+# llama-cpp-python first, built for this CPU without AMX (see scripts/llama_build.sh); the
+# project's install below then finds it in place and does not build it again.
+. "$ROOT/scripts/llama_build.sh"
+if ! llama_build_ok; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  llama_install
+fi
+
 STAMP=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-${EXTRAS:-base}"
 if [ ! -f "$STAMP" ]; then
-  echo "bootstrap: installing $SPEC (llama-cpp-python compiles on first install: ~15-20 min)" >&2
+  echo "bootstrap: installing $SPEC" >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
-  # CMAKE_BUILD_PARALLEL_LEVEL speeds up the one-time llama.cpp build; pip caches the wheel.
-  CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
-    .venv/bin/python -m pip install --quiet "$SPEC"
+  .venv/bin/python -m pip install --quiet "$SPEC"
   touch "$STAMP"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

@@ -6,7 +6,7 @@ import math
 import random
 
 from routes.engine import Problem, Stop
-from routes.samples import read_tsptw, shared_dir
+from routes.samples import TSPTW_DIR, read_tsptw
 
 MODES = ("free", "free-return", "depot", "depot-return", "stop", "stop-return")
 
@@ -69,5 +69,5 @@ def random_problem(n: int, seed: int, mode: str = "free", *, tight: bool = False
 
 
 def tsptw_problem(name: str) -> Problem:
-    """A Dumas TSPTW instance from shared/bench/tsptw-public (depot = start, closed tour)."""
-    return read_tsptw(shared_dir() / "bench" / "tsptw-public" / f"{name}.txt")
+    """A Dumas TSPTW instance from bench/tsptw (depot = start, closed tour)."""
+    return read_tsptw(TSPTW_DIR / f"{name}.txt")

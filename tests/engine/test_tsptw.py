@@ -6,7 +6,7 @@ import pytest
 
 from routes.engine import solve
 
-from .engine_cases import shared_dir, tsptw_problem
+from .engine_cases import tsptw_problem
 
 OPTIMUM = {
     "n20w20.001": 378,
@@ -16,12 +16,6 @@ OPTIMUM = {
     "n20w60.001": 335,
     "n20w100.001": 237,
 }
-
-pytestmark = pytest.mark.skipif(
-    not (shared_dir() / "bench" / "tsptw-public").is_dir(),
-    reason="shared TSPTW instances not present",
-)
-
 
 @pytest.mark.parametrize("name", sorted(OPTIMUM))
 def test_solve_matches_the_proven_optimum_on_20_customer_tsptw(name: str) -> None:
