@@ -98,7 +98,7 @@ class ImportResult:
         return {e.row for e in self.errors if e.row}
 
 
-class FileProblem(Exception):
+class _Unreadable(Exception):
     """The file cannot be read at all; nothing in it is imported."""
 
     def __init__(self, message: str, *, field: str = "file", line: int = 0):
@@ -127,17 +127,17 @@ def parse_locations_file(
     """Read `data` (named `filename`, whose extension picks the format) into locations."""
     try:
         if len(data) > max_bytes:
-            raise FileProblem(f"the file is {_size(len(data))}; at most {_size(max_bytes)}")
+            raise _Unreadable(f"the file is {_size(len(data))}; at most {_size(max_bytes)}")
         reader = _reader_for(filename, data)
         table = reader(data, max_rows)
         if len(table.rows) > max_rows:
-            raise FileProblem(
+            raise _Unreadable(
                 f"the file has more than {max_rows} rows; "
                 f"at most {max_rows} locations can be imported at once"
             )
         if not table.rows:
-            raise FileProblem("the file has no locations")
-    except FileProblem as exc:
+            raise _Unreadable("the file has no locations")
+    except _Unreadable as exc:
         return ImportResult(errors=[RowError(0, exc.line, exc.field, exc.message)])
     return _validate(table)
 
@@ -165,7 +165,7 @@ def _read_csv(data: bytes, max_rows: int) -> _Table:
             if len(rows) > max_rows:
                 break
     except csv.Error as exc:
-        raise FileProblem(f"not a readable CSV file: {exc}", line=line) from None
+        raise _Unreadable(f"not a readable CSV file: {exc}", line=line) from None
     return _Table(rows)
 
 
@@ -173,15 +173,15 @@ def _read_json(data: bytes, max_rows: int) -> _Table:
     try:
         body = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise FileProblem("a JSON file must be UTF-8") from None
+        raise _Unreadable("a JSON file must be UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise FileProblem(f"not valid JSON: {exc}") from None
+        raise _Unreadable(f"not valid JSON: {exc}") from None
     constraints = None
     if isinstance(body, dict) and isinstance(body.get("locations"), list):
         constraints = body.get("constraints")
         body = body["locations"]
     if not isinstance(body, list):
-        raise FileProblem('expected a list of locations or an object with a "locations" list')
+        raise _Unreadable('expected a list of locations or an object with a "locations" list')
     rows = []
     for index, item in enumerate(body):
         if isinstance(item, dict):
@@ -199,14 +199,14 @@ def _read_xlsx(data: bytes, max_rows: int) -> _Table:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
         if unpacked > MAX_XLSX_UNPACKED_BYTES:
-            raise FileProblem(f"the workbook unpacks to {_size(unpacked)}; too big to read")
+            raise _Unreadable(f"the workbook unpacks to {_size(unpacked)}; too big to read")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles it does not know
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except FileProblem:
+    except _Unreadable:
         raise
     except Exception:  # openpyxl raises many kinds for a damaged or foreign file
-        raise FileProblem("not a readable XLSX file") from None
+        raise _Unreadable("not a readable XLSX file") from None
     try:
         sheet = book.worksheets[0]
         columns: dict[int, str] | None = None
@@ -227,7 +227,7 @@ def _read_xlsx(data: bytes, max_rows: int) -> _Table:
 
 
 def _read_old_excel(data: bytes, max_rows: int) -> _Table:
-    raise FileProblem("old Excel .xls files cannot be read: save the sheet as .xlsx or CSV")
+    raise _Unreadable("old Excel .xls files cannot be read: save the sheet as .xlsx or CSV")
 
 
 #: Extension → reader. A zip's signature wins over the name (an XLSX saved as ".csv").
@@ -249,7 +249,7 @@ def _reader_for(filename: str, data: bytes) -> Callable[[bytes, int], _Table]:
         return reader
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return _read_json
-    raise FileProblem(f"{filename or 'the file'!r} is not a CSV, JSON or XLSX file")
+    raise _Unreadable(f"{filename or 'the file'!r} is not a CSV, JSON or XLSX file")
 
 
 def _decode_text(data: bytes) -> str:
@@ -276,9 +276,10 @@ def _columns(header: Iterable[str], *, header_line: int, require: bool = True) -
             columns[(exact or alias)[0]] = wanted
     missing = [name for name in REQUIRED_COLUMNS if name not in columns.values()]
     if require and missing:
-        found = ", ".join(name for name in names if name) or "none"
-        raise FileProblem(
-            f"no {', '.join(missing)} column (columns found: {found})",
+        found = ", ".join(name[:40] for name in names[:12] if name) or "none"
+        raise _Unreadable(
+            f"no {', '.join(missing)} column{'s' if len(missing) > 1 else ''} "
+            f"(columns found: {found})",
             field=missing[0],
             line=header_line,
         )

@@ -218,3 +218,13 @@ def test_json_without_an_extension_is_recognised_by_its_content():
     result = parse_locations_file("points", json.dumps(body(1)).encode())
 
     assert result.errors == []
+
+
+def test_a_binary_file_named_csv_is_refused_without_echoing_it():
+    data = b"%PDF-1.4\n" + bytes(range(256)) * 20
+
+    result = parse_locations_file("points.csv", data)
+
+    assert result.locations == []
+    assert len(result.errors) == 1
+    assert len(result.errors[0].message) < 700
