@@ -14,6 +14,7 @@ from typing import Any
 from llm.config import SlotConfig
 from llm.files import ModelFileNotFound, find_model_file
 from llm.generation import Generation
+from llm.progress import NO_PROGRESS, Progress
 from llm.prompt import Prompt, answer_json_schema, build_prompt, parse_answer
 from llm.remote import RemoteError, chat
 from llm.runtime import LocalModel, ModelError, get_pool
@@ -60,7 +61,7 @@ class Backend:
         self.config = config
         self.options = options
 
-    def generate(self, prompt: Prompt) -> Generation:
+    def generate(self, prompt: Prompt, progress: Progress = NO_PROGRESS) -> Generation:
         raise NotImplementedError
 
 
@@ -78,7 +79,7 @@ class LocalBackend(Backend):
             raise BackendError("not_found", str(exc)) from None
         return LocalModel.from_config(self.config, path)
 
-    def generate(self, prompt: Prompt) -> Generation:
+    def generate(self, prompt: Prompt, progress: Progress = NO_PROGRESS) -> Generation:
         model = self.model()
         try:
             return get_pool().generate(
@@ -90,6 +91,7 @@ class LocalBackend(Backend):
                 timeout=self.config.timeout,
                 # The prompt must leave room for the longest answer the grammar admits.
                 answer_tokens=min(prompt.max_answer_tokens, self.config.max_tokens),
+                progress=progress,
             )
         except ModelError as exc:
             raise BackendError(exc.status, exc.reason) from None
@@ -98,9 +100,11 @@ class LocalBackend(Backend):
 class RemoteBackend(Backend):
     """An OpenAI-compatible server (llama.cpp, llama-cpp-python, vLLM, Ollama) at endpoint_url."""
 
-    def generate(self, prompt: Prompt) -> Generation:
+    def generate(self, prompt: Prompt, progress: Progress = NO_PROGRESS) -> Generation:
         if not self.config.endpoint_url:
             raise BackendError("error", "remote slot has no endpoint URL")
+        # A remote server reports nothing until its answer is complete.
+        progress.step(self.config.name, "generating", remote=True)
         try:
             return chat(
                 self.config.endpoint_url,
@@ -119,9 +123,11 @@ class RemoteBackend(Backend):
 BACKENDS: dict[str, type[Backend]] = {"local": LocalBackend, "remote": RemoteBackend}
 
 
-def route_metrics(problem: Problem, route: Route) -> dict[str, Any]:
+def route_metrics(problem: Problem, route: Route, km_per_minute: float) -> dict[str, Any]:
     return {
         "travel_minutes": round(route.travel_minutes, 1),
+        # Travel is road km at a constant speed, so km follow from the minutes.
+        "km": round(route.travel_minutes * km_per_minute, 2),
         "violations": route.violations,
         "visited": len(route.visits),
         "dropped_by_rank": dropped_by_rank(problem, route),
@@ -165,7 +171,11 @@ def generation_stats(generation: Generation) -> dict[str, Any]:
 
 
 def propose_route(
-    config: SlotConfig, plan: Plan, baseline: Route, options: ChainOptions
+    config: SlotConfig,
+    plan: Plan,
+    baseline: Route,
+    options: ChainOptions,
+    progress: Progress = NO_PROGRESS,
 ) -> Proposal:
     backend_class = BACKENDS.get(config.backend)
     if backend_class is None:
@@ -173,8 +183,9 @@ def propose_route(
             "error", f"unknown backend {config.backend!r}; known: {sorted(BACKENDS)}"
         )
     prompt = build_prompt(plan)
-    generation = backend_class(config, options).generate(prompt)
+    generation = backend_class(config, options).generate(prompt, progress)
     stats = generation_stats(generation)
+    progress.step(config.name, "checking", **stats)
     try:
         order = parse_answer(generation.text, prompt)
     except ValueError as exc:
@@ -183,10 +194,11 @@ def propose_route(
     raw = evaluate(plan.problem, order)
     final = improve(plan.problem, order)
     problem = plan.problem
+    km_per_minute = plan.request.constraints.speed_kmh / 60
     metrics = {
-        "proposal": {**route_metrics(problem, raw), "order_length": len(order)},
-        "final": route_metrics(problem, final),
-        "algorithm": route_metrics(problem, baseline),
+        "proposal": {**route_metrics(problem, raw, km_per_minute), "order_length": len(order)},
+        "final": route_metrics(problem, final, km_per_minute),
+        "algorithm": route_metrics(problem, baseline, km_per_minute),
     }
     if reason := quality_gate(problem, final, baseline, options.tolerance):
         raise BackendError("rejected", reason, stats=stats, metrics=metrics)

@@ -124,6 +124,7 @@ class Attempt(models.Model):
         ERROR = "error"
         UNAVAILABLE = "unavailable"
         SKIPPED = "skipped"
+        CANCELLED = "cancelled"
 
     run = models.ForeignKey(
         "routes.RouteRun", on_delete=models.CASCADE, related_name="attempts", null=True
@@ -159,4 +160,27 @@ class Attempt(models.Model):
             "status": self.status,
             "reason": self.reason or None,
             "duration_ms": round(self.duration_ms, 1),
+            "load_ms": _rounded(self.load_ms),
+            "prompt_ms": _rounded(self.prompt_ms),
+            "generation_ms": _rounded(self.generation_ms),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "tokens_per_second": _rounded(self.tokens_per_second),
+            "route_km": self.route_km,
         }
+
+    @property
+    def route_km(self) -> dict[str, float] | None:
+        """What the model contributed, in km: its raw order, after repair, and the algorithm's
+        own route (None when the model proposed no order)."""
+        metrics = self.metrics or {}
+        figures = {
+            "proposal": (metrics.get("proposal") or {}).get("km"),
+            "final": (metrics.get("final") or {}).get("km"),
+            "algorithm": (metrics.get("algorithm") or {}).get("km"),
+        }
+        return figures if any(v is not None for v in figures.values()) else None
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

@@ -15,8 +15,9 @@ Settings chosen to avoid llama-cpp-python's known pitfalls:
   `n_threads` / `n_threads_batch` (defaults: half the cores / all cores); threads are capped
   at the CPUs this process may use, because oversubscribed llama.cpp threads spin and run
   several times slower (the seed sets 4 or 8 threads, this machine has 2 cores).
-- OpenMP threads wait passively at llama.cpp's barriers unless OMP_WAIT_POLICY says otherwise
-  (see WAIT_POLICY: spinning threads slow to a crawl when another process wants the cores).
+- How OpenMP threads wait at llama.cpp's barriers is set by WAIT_POLICY unless the
+  environment says (OMP_WAIT_POLICY, GOMP_SPINCOUNT): unbounded spinning slows to a crawl
+  when another process wants the cores, sleeping at once costs speed on idle cores.
 - `use_mmap=False`: measured on this machine (x86, AVX-512), a Q4_0 model llama.cpp repacks
   for its CPU kernels took +175 MiB RSS with mmap and +119 MiB without, the mapped original
   pages staying resident beside the repacked copy; for Q4_1, which is not repacked, both were
@@ -47,10 +48,11 @@ from typing import Any
 from llm import memory
 from llm.config import SlotConfig
 from llm.generation import Generation
+from llm.progress import NO_PROGRESS, Progress
 
 logger = logging.getLogger(__name__)
 
-STATUSES = ("not_found", "refused_memory", "timeout", "context_overflow", "error")
+STATUSES = ("not_found", "refused_memory", "timeout", "context_overflow", "error", "cancelled")
 
 #: Tokens that must fit after the prompt when the caller does not say how long the answer is.
 MIN_ANSWER_TOKENS = 16
@@ -61,14 +63,14 @@ SAMPLING = {"top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0}
 
 NOT_INSTALLED = "llama-cpp-python is not installed: pip install llama-cpp-python"
 
-#: OpenMP's wait policy for llama.cpp's threads unless the environment sets OMP_WAIT_POLICY.
-#: llama.cpp meets its threads at a barrier after every graph node (~450 per token here).
-#: Spinning there is fastest on idle cores, and a disaster when anything else wants them: with
-#: 2 threads on this 2-core machine and one other busy process, SmolLM2 went from 12.5 ms per
-#: token to over 1 s (spinning) against 22 ms (passive); idle, passive costs 28 ms against
-#: 12.5 ms. A web app shares its cores (requests, the worker, two slots answering at once), so
-#: passive is the default; a dedicated inference machine can set OMP_WAIT_POLICY=ACTIVE.
-WAIT_POLICY = "PASSIVE"
+#: How llama.cpp's OpenMP threads wait, set in the environment before llama.cpp's OpenMP runtime
+#: starts, unless the environment already says (any of WAIT_VARIABLES).
+#: llama.cpp meets its threads at an OpenMP barrier after every graph node (~450 per token here).
+#: MEASUREMENT PENDING (bench/llm.py, docs/benchmarks.md).
+WAIT_POLICY: dict[str, str] = {"OMP_WAIT_POLICY": "PASSIVE"}
+#: The variables through which the environment overrides WAIT_POLICY (GNU OpenMP's; an
+#: explicit GOMP_SPINCOUNT wins over OMP_WAIT_POLICY there).
+WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
 class ModelError(Exception):
@@ -107,12 +109,21 @@ class LocalModel:
 def _import_llama_cpp() -> Any:
     """llama_cpp, or None when it is not installed. Every import goes through here so that the
     OpenMP wait policy is set before llama.cpp's OpenMP runtime starts (see WAIT_POLICY)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
+    apply_wait_policy()
     try:
         import llama_cpp
     except ImportError:
         return None
     return llama_cpp
+
+
+def apply_wait_policy(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Put WAIT_POLICY into the environment unless it sets any of WAIT_VARIABLES; returns the
+    wait variables in force. Too late once llama_cpp is imported: OpenMP reads them once."""
+    environ = os.environ if environ is None else environ
+    if not any(name in environ for name in WAIT_VARIABLES):
+        environ.update(WAIT_POLICY)
+    return {name: environ[name] for name in WAIT_VARIABLES if name in environ}
 
 
 def _llama_cpp() -> Any:
@@ -243,9 +254,18 @@ class _TokenClock:
     """A stopping criterion called by llama-cpp-python once per sampled token: notes when the
     first token came (the end of prompt processing) and stops generation at the deadline."""
 
-    def __init__(self, deadline: float, on_first_token: Callable[[], None]):
+    def __init__(
+        self,
+        deadline: float,
+        on_first_token: Callable[[], None],
+        on_token: Callable[[int, float], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ):
         self.deadline = deadline
         self.on_first_token = on_first_token
+        self.on_token = on_token
+        self.cancelled = cancelled
+        self.was_cancelled = False
         self.calls = 0
         self.first_token_at: float | None = None
         self.fired_at_call: int | None = None
@@ -256,6 +276,15 @@ class _TokenClock:
         if self.first_token_at is None:
             self.first_token_at = now
             self.on_first_token()
+        elif self.on_token is not None:
+            tokens = self.calls - 1
+            elapsed = now - self.first_token_at
+            self.on_token(tokens, tokens / elapsed if elapsed > 0 else 0.0)
+        if self.cancelled is not None and self.cancelled():
+            self.was_cancelled = True
+            if self.fired_at_call is None:
+                self.fired_at_call = self.calls
+            return True
         if time.monotonic() >= self.deadline:
             if self.fired_at_call is None:
                 self.fired_at_call = self.calls
@@ -377,18 +406,20 @@ class ModelPool:
         temperature: float,
         timeout: float,
         answer_tokens: int | None = None,
+        progress: Progress = NO_PROGRESS,
     ) -> Generation:
         """Answer a chat with the slot's model, its output constrained by a GBNF grammar.
 
         The timeout runs from this call (waiting for the model and loading it count). The
         prompt must leave room for `answer_tokens` (default: min(max_tokens, 16)) within n_ctx;
-        longer answers are cut at n_ctx.
+        longer answers are cut at n_ctx. `progress` hears each step and may cancel generation.
         """
         started = time.perf_counter()
         deadline = time.monotonic() + timeout
         llama_cpp = _llama_cpp()
         self.unload_idle()
         slot = self._slot(model.name)
+        progress.step(model.name, "waiting")
         if not slot.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise ModelError(
                 "timeout",
@@ -396,6 +427,8 @@ class ModelPool:
                 "(0 tokens generated)",
             )
         with _in_use(slot):
+            if not slot.is_loaded or slot.model != model:
+                progress.step(model.name, "loading")
             load_ms = self._ensure_loaded(slot, model, llama_cpp)
             if time.monotonic() >= deadline:
                 before = (
@@ -418,6 +451,8 @@ class ModelPool:
                 timeout=timeout,
                 deadline=deadline,
                 answer_tokens=answer_tokens,
+                progress=progress,
+                load_ms=load_ms,
             )
         generation.load_ms = load_ms
         generation.total_ms = (time.perf_counter() - started) * 1000
@@ -435,6 +470,8 @@ class ModelPool:
         timeout: float,
         deadline: float,
         answer_tokens: int | None,
+        progress: Progress = NO_PROGRESS,
+        load_ms: float = 0.0,
     ) -> Generation:
         llama, model = slot.llama, slot.model
         assert llama is not None and model is not None
@@ -454,7 +491,19 @@ class ModelPool:
             # the abort callback would cost a Python call per graph node per token.
             llama_cpp.llama_set_abort_callback(llama.ctx, llama_cpp.ggml_abort_callback(), None)
 
-        clock = _TokenClock(deadline, on_first_token=disarm_abort)
+        def first_token() -> None:
+            disarm_abort()
+            progress.step(model.name, "generating", prompt_tokens=len(prompt))
+
+        if progress.cancelled():
+            raise ModelError("cancelled", "cancelled before the prompt was read")
+        progress.step(model.name, "prompt", prompt_tokens=len(prompt), load_ms=round(load_ms))
+        clock = _TokenClock(
+            deadline,
+            on_first_token=first_token,
+            on_token=lambda count, rate: progress.tokens(model.name, count, rate),
+            cancelled=progress.cancelled,
+        )
         stopping = [clock]
         if chat.stopping_criteria is not None:
             stopping = [*chat.stopping_criteria, clock]
@@ -489,6 +538,10 @@ class ModelPool:
 
         usage = result["usage"]
         completion_tokens = usage["completion_tokens"]
+        if clock.was_cancelled:
+            raise ModelError(
+                "cancelled", f"cancelled while generating ({completion_tokens} tokens generated)"
+            )
         if clock.stopped_generation(completion_tokens):
             raise ModelError(
                 "timeout",

@@ -1,27 +1,214 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from routes.schema import Constraints
+
+# --- Location sets -----------------------------------------------------------------------------
+
+
+class LocationSetQuerySet(models.QuerySet):
+    def for_user(self, user) -> LocationSetQuerySet:
+        return self.filter(owner=user)
+
+    def with_summary(self) -> LocationSetQuerySet:
+        """Location counts and the newest run of each set, in the same query."""
+        newest = RouteRun.objects.filter(location_set=OuterRef("pk")).order_by("-created_at", "-id")
+        return self.annotate(
+            location_total=Count("locations", distinct=True),
+            last_run_id=Subquery(newest.values("id")[:1]),
+            last_run_status=Subquery(newest.values("status")[:1]),
+            last_run_at=Subquery(newest.values("created_at")[:1]),
+            last_run_km=Subquery(newest.values("total_distance_km")[:1]),
+            last_run_model=Subquery(newest.values("model_used")[:1]),
+        )
+
+
+class LocationSet(models.Model):
+    """A planner's saved list of retail points with the day's constraints."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="location_sets"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    # The request's `constraints` object, validated by routes.schema.Constraints.
+    constraints = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LocationSetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def day(self) -> Constraints:
+        """The constraints as a typed object (defaults filled in)."""
+        return Constraints.model_validate(self.constraints or {})
+
+    def request_body(self, locations: list[Location] | None = None) -> dict[str, Any]:
+        """The set as a `POST /optimize` body."""
+        rows = self.locations.all() if locations is None else locations
+        return {
+            "locations": [row.as_request() for row in rows],
+            "constraints": self.constraints or {},
+        }
+
+    def next_position(self) -> int:
+        last = self.locations.aggregate(models.Max("position"))["position__max"]
+        return 0 if last is None else last + 1
+
+    def next_ident(self) -> str:
+        taken = set(self.locations.values_list("ident", flat=True))
+        n = len(taken) + 1
+        while f"p{n}" in taken:
+            n += 1
+        return f"p{n}"
+
+    def duplicate(self, name: str) -> LocationSet:
+        copy = LocationSet.objects.create(owner=self.owner, name=name, constraints=self.constraints)
+        Location.objects.bulk_create(
+            Location(**{**row.fields(), "location_set": copy}) for row in self.locations.all()
+        )
+        return copy
+
+
+class Location(models.Model):
+    """One retail point of a set, in the API's shape (`ID` is `ident` here)."""
+
+    PRIORITIES = [("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")]
+
+    location_set = models.ForeignKey(
+        LocationSet, on_delete=models.CASCADE, related_name="locations"
+    )
+    position = models.PositiveIntegerField(default=0)
+    ident = models.CharField("ID", max_length=100)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    address = models.CharField(_("address"), max_length=500, blank=True)
+    lat = models.FloatField(_("latitude"))
+    lon = models.FloatField(_("longitude"))
+    time_window_start = models.CharField(_("opens"), max_length=5, default="09:00")
+    time_window_end = models.CharField(_("closes"), max_length=5, default="18:00")
+    priority = models.CharField(_("priority"), max_length=10, default="B")
+    visit_minutes = models.FloatField(_("visit, min"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location_set", "ident"], name="unique_location_id_in_set"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ident} {self.name}"
+
+    FIELDS = (
+        "position",
+        "ident",
+        "name",
+        "address",
+        "lat",
+        "lon",
+        "time_window_start",
+        "time_window_end",
+        "priority",
+        "visit_minutes",
+    )
+
+    def fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def as_request(self) -> dict[str, Any]:
+        data = {
+            "ID": self.ident,
+            "name": self.name,
+            "address": self.address,
+            "lat": self.lat,
+            "lon": self.lon,
+            "time_window_start": self.time_window_start,
+            "time_window_end": self.time_window_end,
+            "priority": self.priority,
+        }
+        if self.visit_minutes is not None:
+            data["visit_minutes"] = self.visit_minutes
+        return data
+
+    @classmethod
+    def from_request(cls, data: dict[str, Any], **extra: Any) -> Location:
+        return cls(
+            ident=data["ID"],
+            name=data.get("name", ""),
+            address=data.get("address", ""),
+            lat=data["lat"],
+            lon=data["lon"],
+            time_window_start=data["time_window_start"],
+            time_window_end=data["time_window_end"],
+            priority=normalise_priority(data["priority"]),
+            visit_minutes=data.get("visit_minutes"),
+            **extra,
+        )
+
+
+def normalise_priority(value: str) -> str:
+    """Sets store the categories A–D; the API's words map onto them (high = A, ...)."""
+    return {"high": "A", "medium": "B", "low": "C"}.get(str(value).lower(), str(value).upper())
+
+
+# --- Runs --------------------------------------------------------------------------------------
 
 
 class RouteRunQuerySet(models.QuerySet):
     def newest_first(self) -> RouteRunQuerySet:
         return self.order_by("-created_at", "-id")
 
+    def for_user(self, user) -> RouteRunQuerySet:
+        return self.filter(owner=user)
+
+    def unfinished(self) -> RouteRunQuerySet:
+        return self.filter(status__in=RouteRun.UNFINISHED)
+
 
 class RouteRun(models.Model):
     """One optimization: the request as sent, the route that came back and how it was made.
 
-    The attempts of the model chain are `llm.Attempt` rows pointing here.
+    The attempts of the model chain are `llm.Attempt` rows pointing here; the running one's
+    current step is in `progress`.
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
 
+    UNFINISHED = (Status.QUEUED, Status.RUNNING)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="runs",
+        help_text="Empty for anonymous API calls.",
+    )
+    location_set = models.ForeignKey(
+        LocationSet, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    set_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     # The slot asked for by /<slot>/optimize; empty for the whole chain.
@@ -35,17 +222,66 @@ class RouteRun(models.Model):
     location_count = models.PositiveIntegerField()
     total_distance_km = models.FloatField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # What the worker is doing now: {"slot", "phase", "tokens", "tokens_per_second", ...}.
+    progress = models.JSONField(default=dict, blank=True)
+    cancel_requested = models.BooleanField(default=False)
 
     objects = RouteRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at", "-id"], name="run_owner_newest")]
 
     def __str__(self) -> str:
         return f"Run {self.pk} ({self.status}, {self.location_count} stops)"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in self.UNFINISHED
 
     def mark_failed(self, reason: str) -> None:
         self.status = self.Status.FAILED
         self.error = reason
         self.finished_at = timezone.now()
-        self.save(update_fields=["status", "error", "finished_at"])
+        self.progress = {}
+        self.save(update_fields=["status", "error", "finished_at", "progress"])
+
+    def request_cancel(self) -> bool:
+        """Ask the worker to stop this run; a queued run is cancelled at once. False when the
+        run had already finished."""
+        if self.is_finished:
+            return False
+        updated = RouteRun.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            status=self.Status.CANCELLED,
+            cancel_requested=True,
+            finished_at=timezone.now(),
+            error=str(_("cancelled before it started")),
+        )
+        if not updated:
+            RouteRun.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
+                cancel_requested=True
+            )
+        self.refresh_from_db()
+        return True
+
+
+# --- The task worker ---------------------------------------------------------------------------
+
+
+class WorkerQuerySet(models.QuerySet):
+    def alive(self) -> WorkerQuerySet:
+        cutoff = timezone.now() - timedelta(seconds=settings.T2_WORKER_STALE_SECONDS)
+        return self.filter(seen_at__gte=cutoff)
+
+
+class Worker(models.Model):
+    """A running task worker (`manage.py worker`), which beats every few seconds."""
+
+    name = models.CharField(max_length=200, unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = WorkerQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name

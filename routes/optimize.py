@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from llm.backends import ChainOptions
-from llm.chain import run_chain
+from llm.chain import AttemptRecord, run_chain
 from llm.config import SlotConfig
 from llm.models import Attempt, ModelSlot
-from routes.models import RouteRun
+from llm.progress import Progress
+from routes.models import LocationSet, RouteRun
 from routes.planning import build_plan
 from routes.schema import OptimizeRequest, parse_request
 
@@ -48,7 +49,7 @@ class RunNotFinished(Exception):
     def __init__(self, run: RouteRun, waited: float):
         super().__init__(
             f"run {run.pk} is still {run.status} after {waited:.0f} s; "
-            "is the task worker running (manage.py db_worker)?"
+            "is the task worker running (manage.py worker)?"
         )
         self.run = run
 
@@ -71,24 +72,98 @@ def chain_options() -> ChainOptions:
     )
 
 
-def create_run(request: OptimizeRequest, *, only: str | None, fallback: bool) -> RouteRun:
+def create_run(
+    request: OptimizeRequest,
+    *,
+    only: str | None,
+    fallback: bool,
+    owner=None,
+    location_set: LocationSet | None = None,
+) -> RouteRun:
     return RouteRun.objects.create(
         request=request.model_dump(mode="json"),
         requested_model=only or "",
         allow_fallback=fallback or only is None,
         location_count=len(request.locations),
+        owner=owner if owner is not None and owner.is_authenticated else None,
+        location_set=location_set,
+        set_name=location_set.name if location_set else "",
     )
 
 
+class RunProgress(Progress):
+    """Writes a run's current step to the database as it goes (at most every `interval`
+    seconds for token counts), each attempt when it ends, and reads the cancel flag."""
+
+    def __init__(self, run: RouteRun, interval: float = 0.25):
+        self.run = run
+        self.interval = interval
+        self.state: dict = {}
+        self.position = 0
+        self._written = 0.0
+        self._checked = 0.0
+        self._cancelled = False
+
+    def _write(self) -> None:
+        self._written = time.monotonic()
+        RouteRun.objects.filter(pk=self.run.pk).update(progress=self.state)
+
+    def step(self, slot: str, phase: str, **details) -> None:
+        self.state = {"slot": slot, "phase": phase, "since": timezone.now().isoformat(), **details}
+        self._write()
+
+    def tokens(self, slot: str, count: int, tokens_per_second: float) -> None:
+        if time.monotonic() - self._written < self.interval:
+            return
+        self.state = {
+            **self.state,
+            "tokens": count,
+            "tokens_per_second": round(tokens_per_second, 1),
+        }
+        self._write()
+
+    def attempt(self, record: AttemptRecord) -> None:
+        Attempt.objects.create(
+            run=self.run,
+            position=self.position,
+            slot=record.slot,
+            model_file=record.model_file,
+            status=record.status,
+            reason=record.reason,
+            stops=self.run.location_count,
+            duration_ms=record.duration_ms,
+            metrics=record.metrics,
+            **record.stats,
+        )
+        self.position += 1
+
+    def cancelled(self) -> bool:
+        if not self._cancelled and time.monotonic() - self._checked >= self.interval:
+            self._checked = time.monotonic()
+            self._cancelled = RouteRun.objects.filter(
+                pk=self.run.pk, cancel_requested=True
+            ).exists()
+        return self._cancelled
+
+
 def execute(run: RouteRun) -> RouteRun:
-    """Run the chain for a stored run and save the outcome with its attempts in one write."""
+    """Run the chain for a stored run; each attempt is saved as it ends, the outcome at the end."""
     started = time.perf_counter()
-    request = parse_request(run.request, max_locations=max(run.location_count, 1))
-    plan = build_plan(request)
-    RouteRun.objects.filter(pk=run.pk).update(status=RouteRun.Status.RUNNING)
-    only = run.requested_model or None
+    claimed = RouteRun.objects.filter(pk=run.pk, status=RouteRun.Status.QUEUED).update(
+        status=RouteRun.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:  # cancelled while queued, or taken already
+        run.refresh_from_db()
+        return run
+    run.refresh_from_db()
+    progress = RunProgress(run)
     try:
-        outcome = run_chain(plan, chain_slots(only), chain_options(), fallback=run.allow_fallback)
+        request = parse_request(run.request, max_locations=max(run.location_count, 1))
+        plan = build_plan(request)
+        only = run.requested_model or None
+        outcome = run_chain(
+            plan, chain_slots(only), chain_options(), fallback=run.allow_fallback, progress=progress
+        )
     except Exception as exc:
         # A bug must not leave the run "running" for a caller waiting on it.
         run.mark_failed(f"internal error: {type(exc).__name__}: {exc}")
@@ -98,7 +173,11 @@ def execute(run: RouteRun) -> RouteRun:
     run.finished_at = timezone.now()
     run.model_used = outcome.model_used
     run.fallback_reason = outcome.fallback_reason
-    if outcome.route is None:
+    run.progress = {}
+    if outcome.cancelled:
+        run.status = RouteRun.Status.CANCELLED
+        run.error = "cancelled by the user"
+    elif outcome.route is None:
         run.status = RouteRun.Status.FAILED
         run.error = outcome.fallback_reason
     else:
@@ -107,21 +186,6 @@ def execute(run: RouteRun) -> RouteRun:
         run.total_distance_km = run.result["total_distance_km"]
     with transaction.atomic():
         run.save()
-        Attempt.objects.bulk_create(
-            Attempt(
-                run=run,
-                position=i,
-                slot=a.slot,
-                model_file=a.model_file,
-                status=a.status,
-                reason=a.reason,
-                stops=run.location_count,
-                duration_ms=a.duration_ms,
-                metrics=a.metrics,
-                **a.stats,
-            )
-            for i, a in enumerate(outcome.attempts)
-        )
     return run
 
 
@@ -130,7 +194,7 @@ def wait_for(run: RouteRun, timeout: float) -> RouteRun:
     delay = 0.05
     while True:
         run.refresh_from_db()
-        if run.status in {RouteRun.Status.DONE, RouteRun.Status.FAILED}:
+        if run.is_finished:
             return run
         if time.monotonic() >= deadline:
             raise RunNotFinished(run, timeout)
@@ -138,9 +202,16 @@ def wait_for(run: RouteRun, timeout: float) -> RouteRun:
         delay = min(delay * 1.5, 0.5)
 
 
-def submit(request: OptimizeRequest, *, only: str | None = None, fallback: bool = True) -> RouteRun:
+def submit(
+    request: OptimizeRequest,
+    *,
+    only: str | None = None,
+    fallback: bool = True,
+    owner=None,
+    location_set: LocationSet | None = None,
+) -> RouteRun:
     """Create the run and have it executed: inline here, or queued for the task worker."""
-    run = create_run(request, only=only, fallback=fallback)
+    run = create_run(request, only=only, fallback=fallback, owner=owner, location_set=location_set)
     if settings.T2_OPTIMIZE_INLINE:
         try:
             return execute(run)
@@ -154,14 +225,14 @@ def submit(request: OptimizeRequest, *, only: str | None = None, fallback: bool 
 
 
 def optimize(
-    request: OptimizeRequest, *, only: str | None = None, fallback: bool = True
+    request: OptimizeRequest, *, only: str | None = None, fallback: bool = True, owner=None
 ) -> RouteRun:
     """Plan the route and return the finished run (the API waits for it).
 
     Raises SlotUnavailable when `only` names a slot that could not answer and fallback is off,
     RunNotFinished when the worker did not finish in T2_RUN_WAIT_SECONDS.
     """
-    run = submit(request, only=only, fallback=fallback)
+    run = submit(request, only=only, fallback=fallback, owner=owner)
     run = wait_for(run, settings.T2_RUN_WAIT_SECONDS)
     if run.status == RouteRun.Status.FAILED:
         raise RunCrashed(run) if run.error.startswith("internal error") else SlotUnavailable(run)

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from routes.engine import Problem, Route, Stop
+from routes.engine import Problem, Route, Stop, evaluate
 from routes.schema import OptimizeRequest, Point, hhmm_of, minutes_of
 
 EARTH_RADIUS_KM = 6371.0088
@@ -131,3 +131,10 @@ def describe_route(plan: Plan, route: Route) -> dict[str, Any]:
         "total_cost_rub": round(total_km * constraints.cost_per_km_rub, 2),
         "violations": route.violations,
     }
+
+
+def describe_given_order(request: OptimizeRequest) -> dict[str, Any]:
+    """The day as entered: every stop visited in the request's own order, late or not
+    (what the planner would drive without optimizing; the route page compares with it)."""
+    plan = build_plan(request)
+    return describe_route(plan, evaluate(plan.problem, list(range(len(plan.locations)))))

@@ -62,6 +62,18 @@ def point_set_bodies() -> dict[str, dict[str, Any]]:
     }
 
 
+#: The sample sets a new user can add with one click: key → name shown.
+SAMPLE_SETS = {
+    "moscow-15": "Москва — 15 точек (образец)",
+    "mordovia-30": "Мордовия — 30 точек (образец)",
+}
+
+
+def sample_set(key: str) -> tuple[str, dict[str, Any]]:
+    """A sample set's name and request body."""
+    return SAMPLE_SETS[key], point_set_bodies()[key]
+
+
 def read_tsptw(path: Path) -> Problem:
     """A TSPTW instance in López-Ibáñez's format (see bench/tsptw/README.md):
     depot 0 leaves at time 0, every node is a stop, the tour returns to the depot by its close.

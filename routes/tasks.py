@@ -1,4 +1,4 @@
-"""Optimization runs executed by the task worker (`manage.py db_worker`), which holds the models."""
+"""Optimization runs executed by the task worker (`manage.py worker`), which holds the models."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -110,6 +112,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    "accounts",
     "routes",
     "llm",
 ]
@@ -118,13 +121,33 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# No inline scripts or styles anywhere (templates pass data as JSON blocks that are not run);
+# map tiles come from OpenStreetMap when the browser is online.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "https://tile.openstreetmap.org"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "t2site.urls"
 
@@ -136,6 +159,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -166,10 +190,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Russian first, English second; the browser's language picks one, the switch remembers it.
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Moscow")
 USE_I18N = True
 USE_TZ = True
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "sets"
+LOGOUT_REDIRECT_URL = "login"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -197,6 +230,9 @@ T2_MAX_LOCATIONS = envint("T2_MAX_LOCATIONS", 500, minimum=1)
 T2_MAX_BODY_BYTES = envint("T2_MAX_BODY_BYTES", 1_000_000, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = T2_MAX_BODY_BYTES
 T2_RUNS_PER_PAGE = envint("T2_RUNS_PER_PAGE", 20, minimum=1)
+# Whether the JSON API serves callers without a token or a session (the seed's anonymous curl):
+# on for a local install, off in production, where such calls get 401.
+T2_ANONYMOUS_API = envbool("T2_ANONYMOUS_API", not PRODUCTION)
 
 # --- Models and the optimization worker -------------------------------------------------------
 # Where GGUF files are looked up after the path itself (the seed used backend/src/models/).
@@ -212,6 +248,11 @@ T2_MODEL_KEEP_ALIVE = envfloat("T2_MODEL_KEEP_ALIVE", 1800, minimum=1)
 T2_OPTIMIZE_INLINE = envbool("T2_OPTIMIZE_INLINE", False)
 # How long an API call waits for the worker to finish its run before answering 504.
 T2_RUN_WAIT_SECONDS = envfloat("T2_RUN_WAIT_SECONDS", 600, minimum=1)
+# The task worker writes a heartbeat this often; one silent for T2_WORKER_STALE_SECONDS is gone.
+T2_WORKER_HEARTBEAT_SECONDS = envfloat("T2_WORKER_HEARTBEAT_SECONDS", 2, minimum=0.1)
+T2_WORKER_STALE_SECONDS = envfloat("T2_WORKER_STALE_SECONDS", 10, minimum=1)
+# Imports: the largest file accepted (bytes); rows are limited by T2_MAX_LOCATIONS.
+T2_MAX_IMPORT_BYTES = envint("T2_MAX_IMPORT_BYTES", 2_000_000, minimum=1024)
 
 TASKS = {
     "default": {

@@ -19,7 +19,7 @@ def test_a_submitted_run_waits_in_the_queue_until_the_worker_runs_it(client, set
     run = submit(parse_request(seed_example()))
     assert RouteRun.objects.get(pk=run.pk).status == RouteRun.Status.QUEUED
 
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
     run.refresh_from_db()
     assert run.status == RouteRun.Status.DONE
@@ -35,5 +35,5 @@ def test_without_a_worker_the_api_says_so_instead_of_hanging(post_json, settings
     response = post_json("/optimize", seed_example())
 
     assert response.status_code == 504
-    assert "db_worker" in response.json()["error"]
+    assert "manage.py worker" in response.json()["error"]
     assert RouteRun.objects.get().status == RouteRun.Status.QUEUED

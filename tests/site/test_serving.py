@@ -62,7 +62,7 @@ def served(tmp_path):
     port = _free_port()
     log = open(tmp_path / "serve.log", "wb")
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"],
+        [sys.executable, "manage.py", "worker", "--no-reload", "--interval", "0.2"],
         cwd=ROOT,
         env=env,
         stdout=log,

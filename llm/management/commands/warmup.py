@@ -33,7 +33,7 @@ class Command(BaseCommand):
             while not result.is_finished:
                 if time.monotonic() > deadline:
                     raise CommandError(
-                        f"the worker did not answer in {wait:g} s; is manage.py db_worker running?"
+                        f"the worker did not answer in {wait:g} s; is manage.py worker running?"
                     )
                 time.sleep(0.2)
                 result.refresh()
