@@ -127,6 +127,40 @@ EXAMPLE = {
 }
 
 
+AUTHENTICATION = (
+    "Send `Authorization: Bearer <token>` with a token made on the account page (`/account/`); "
+    "the runs you make are then yours, and `/api/runs` lists only yours (staff: everyone's). "
+    "A logged-in browser session works too (its POSTs need the CSRF token, as a form's do). "
+    "Without either, the call is anonymous: allowed on a local install, refused with 401 when "
+    "the server turns anonymous calls off (`T2_ANONYMOUS_API`, off in production); anonymous "
+    "callers see only anonymous runs. A token that is unknown or revoked is always a 401, "
+    "never anonymous."
+)
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token from the account page (`/account/`), shown once "
+        "when it is made.",
+    }
+}
+
+UNAUTHORIZED: dict[str, Any] = {
+    "description": "The token is unknown or revoked, or anonymous calls are off and none was sent",
+    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    "content": {
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"},
+            "example": {
+                "error": "authentication required: send Authorization: Bearer <token> "
+                "(create one on /account/)"
+            },
+        }
+    },
+}
+
+
 def _optimize_operation(summary: str, description: str, *, slot: bool) -> dict[str, Any]:
     responses = {
         "200": {
@@ -135,6 +169,11 @@ def _optimize_operation(summary: str, description: str, *, slot: bool) -> dict[s
         },
         "400": {
             "description": "Bad input",
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        },
+        "401": UNAUTHORIZED,
+        "403": {
+            "description": "A browser session's POST without a valid CSRF token",
             "content": _json({"$ref": "#/components/schemas/Error"}),
         },
         "413": {
@@ -202,16 +241,22 @@ def openapi_document(slots: list[str], max_locations: int) -> dict[str, Any]:
     paths["/api/runs"] = {
         "get": {
             "summary": "Stored runs, newest first",
+            "description": "The caller's own runs (anonymous callers: the anonymous runs; "
+            "staff: all runs).",
             "parameters": [
                 {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                 {"name": "model", "in": "query", "schema": {"type": "string"}},
             ],
-            "responses": {"200": {"description": "A page of runs with the total count"}},
+            "responses": {
+                "200": {"description": "A page of runs with the total count"},
+                "401": UNAUTHORIZED,
+            },
         }
     }
     paths["/api/runs/{id}"] = {
         "get": {
             "summary": "One stored run",
+            "description": "Another caller's run answers 404, as a missing one does.",
             "parameters": [
                 {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
             ],
@@ -220,7 +265,8 @@ def openapi_document(slots: list[str], max_locations: int) -> dict[str, Any]:
                     "description": "The run",
                     "content": _json({"$ref": "#/components/schemas/Route"}),
                 },
-                "404": {"description": "No such run"},
+                "401": UNAUTHORIZED,
+                "404": {"description": "No such run, or not the caller's"},
             },
         }
     }
@@ -231,6 +277,7 @@ def openapi_document(slots: list[str], max_locations: int) -> dict[str, Any]:
             "the file is found, the last attempt, and count, success rate, median and 95th "
             "percentile latency, load time and tokens/s over its recent attempts.",
             "responses": {"200": {"description": "The slots"}},
+            "security": [],  # open to every caller: it shows no one's data
         }
     }
     return {
@@ -239,8 +286,11 @@ def openapi_document(slots: list[str], max_locations: int) -> dict[str, Any]:
             "title": "T2 Routes API",
             "version": "1.0",
             "description": "Day routes through retail points with opening windows and "
-            "priorities, planned by local LLMs with an algorithmic fallback.",
+            "priorities, planned by local LLMs with an algorithmic fallback.\n\n"
+            "**Authentication.** " + AUTHENTICATION,
         },
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
+        # A bearer token, or nothing where the server allows anonymous calls.
+        "security": [{"bearer": []}, {}],
     }

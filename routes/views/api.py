@@ -1,8 +1,14 @@
-"""The seed's JSON API: POST /optimize, /<slot>/optimize, and the stored run history."""
+"""The seed's JSON API: POST /optimize, /<slot>/optimize, and the stored run history.
+
+Callers are a bearer token's user, a logged-in browser session (whose POSTs must pass the
+CSRF check, or any site could post as the user), or anonymous when T2_ANONYMOUS_API allows.
+Runs belong to their caller; each caller sees only their own (staff: all).
+"""
 
 from __future__ import annotations
 
 import json
+from functools import wraps
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -10,6 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.bearer import InvalidToken, authenticate_bearer, csrf_failure
 from llm.models import ModelSlot
 from routes.forms import RunFilterForm
 from routes.models import RouteRun
@@ -22,6 +29,61 @@ def _error(status: int, message: str, errors: list[dict[str, str]] | None = None
     if errors is not None:
         body["errors"] = errors
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+ANONYMOUS_REFUSED = (
+    "authentication required: send Authorization: Bearer <token> (create one on /account/)"
+)
+
+
+class CallerRefused(Exception):
+    def __init__(self, response: JsonResponse):
+        self.response = response
+
+
+def _unauthorized(message: str) -> CallerRefused:
+    response = _error(401, message)
+    response["WWW-Authenticate"] = 'Bearer realm="T2 Routes"'
+    return CallerRefused(response)
+
+
+def _caller(request: HttpRequest):
+    """The user the call is made for (None: anonymous); raises CallerRefused with the answer
+    when the call may not be made."""
+    try:
+        user = authenticate_bearer(request)
+    except InvalidToken as exc:
+        raise _unauthorized(f"invalid API token: {exc}") from None
+    if user is not None:
+        return user
+    if request.user.is_authenticated:
+        if reason := csrf_failure(request):
+            raise CallerRefused(_error(403, f"CSRF check failed: {reason}"))
+        return request.user
+    if not settings.T2_ANONYMOUS_API:
+        raise _unauthorized(ANONYMOUS_REFUSED)
+    return None
+
+
+def api_caller(view):
+    """Resolve the caller before the view runs and pass it on (None: anonymous)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            caller = _caller(request)
+        except CallerRefused as exc:
+            return exc.response
+        return view(request, caller, *args, **kwargs)
+
+    return wrapper
+
+
+def _runs_visible_to(user):
+    runs = RouteRun.objects.all()
+    if user is None:
+        return runs.filter(owner__isnull=True)
+    return runs if user.is_staff else runs.for_user(user)
 
 
 def _read_request(request: HttpRequest) -> OptimizeRequest:
@@ -48,7 +110,7 @@ def _too_large(request: HttpRequest) -> JsonResponse | None:
     return None
 
 
-def _optimize(request: HttpRequest, *, only: str | None, fallback: bool) -> JsonResponse:
+def _optimize(request: HttpRequest, caller, *, only: str | None, fallback: bool) -> JsonResponse:
     if response := _too_large(request):
         return response
     try:
@@ -56,7 +118,7 @@ def _optimize(request: HttpRequest, *, only: str | None, fallback: bool) -> Json
     except RequestError as exc:
         return _error(400, "invalid request", exc.errors)
     try:
-        run = optimize(body, only=only, fallback=fallback)
+        run = optimize(body, only=only, fallback=fallback, owner=caller)
     except SlotUnavailable as exc:
         payload = {
             "error": f"model {only!r} is not available: {exc.reason}",
@@ -72,28 +134,32 @@ def _optimize(request: HttpRequest, *, only: str | None, fallback: bool) -> Json
     return JsonResponse(run_json(run), json_dumps_params={"ensure_ascii": False})
 
 
+# CSRF-exempt for token and anonymous callers; _caller checks it for browser sessions.
 @csrf_exempt
 @require_POST
-def optimize_chain(request: HttpRequest) -> JsonResponse:
-    return _optimize(request, only=None, fallback=True)
+@api_caller
+def optimize_chain(request: HttpRequest, caller) -> JsonResponse:
+    return _optimize(request, caller, only=None, fallback=True)
 
 
 @csrf_exempt
 @require_POST
-def optimize_slot(request: HttpRequest, slot: str) -> JsonResponse:
+@api_caller
+def optimize_slot(request: HttpRequest, caller, slot: str) -> JsonResponse:
     if not ModelSlot.objects.filter(name=slot).exists():
         names = ", ".join(ModelSlot.objects.values_list("name", flat=True))
         return _error(404, f"no model slot {slot!r}; known: {names}")
     fallback = request.GET.get("fallback", "").lower() in {"1", "true", "yes"}
-    return _optimize(request, only=slot, fallback=fallback)
+    return _optimize(request, caller, only=slot, fallback=fallback)
 
 
 @require_GET
-def run_list(request: HttpRequest) -> JsonResponse:
+@api_caller
+def run_list(request: HttpRequest, caller) -> JsonResponse:
     form = RunFilterForm(request.GET)
     if not form.is_valid():
         return _error(400, "invalid filter", form.errors_as_list())
-    runs = RouteRun.objects.newest_first()
+    runs = _runs_visible_to(caller).newest_first()
     if model := form.cleaned_data["model"]:
         runs = runs.filter(model_used=model)
     paginator = Paginator(runs, settings.T2_RUNS_PER_PAGE)
@@ -125,9 +191,11 @@ def run_list(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-def run_detail(request: HttpRequest, run_id: int) -> JsonResponse:
+@api_caller
+def run_detail(request: HttpRequest, caller, run_id: int) -> JsonResponse:
     try:
-        run = RouteRun.objects.prefetch_related("attempts").get(pk=run_id)
+        # Another caller's run answers as if it did not exist.
+        run = _runs_visible_to(caller).prefetch_related("attempts").get(pk=run_id)
     except RouteRun.DoesNotExist:
         return _error(404, f"no run {run_id}")
     return JsonResponse(run_json(run), json_dumps_params={"ensure_ascii": False})
