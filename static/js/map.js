@@ -10,9 +10,11 @@
  * JSON: {"points": [{"id", "name", "address", "lat", "lon", "priority": "A".."D",
  *                    "order": 1 | null, "skipped": false, "row": "row-12" | null}],
  *        "route": true | false, "start": {"lat", "lon"} | null}
+ * Optional attributes on the map element or any ancestor (<body> for the whole site):
+ *   data-tiles="off"       never load tiles (the plain background stays; for tests/offline)
+ *   data-tile-url="…"      another {z}/{x}/{y} tile server (default OpenStreetMap)
  * Optional attributes on the map element:
- *   data-tiles="off"       never load OpenStreetMap tiles (the plain background stays)
- *   data-label-start, data-label-new, data-label-priority, data-label-visit: UI words
+ *   data-label-start, -new, -priority, -visit, -skipped: UI words
  *     (defaults follow <html lang>: Russian or English)
  * Elements anywhere with data-point="<point id>" highlight that point's marker on hover/focus.
  *
@@ -134,13 +136,20 @@
     return text;
   }
 
-  function tilesWanted(el) {
-    return el.dataset.tiles !== "off" && navigator.onLine !== false;
+  // data-tiles="off" / data-tile-url="…" on the map or any ancestor (e.g. <body>, from a setting).
+  function tileSetting(node, name) {
+    const holder = node.closest("[data-" + name + "]");
+    return holder ? holder.getAttribute("data-" + name) : null;
+  }
+
+  function tilesWanted(node) {
+    return tileSetting(node, "tiles") !== "off" && navigator.onLine !== false;
   }
 
   function addTiles(state) {
     if (state.tiles || !tilesWanted(state.el)) return;
-    state.tiles = L.tileLayer(TILE_URL, { maxZoom: 19, attribution: TILE_ATTRIBUTION })
+    const url = tileSetting(state.el, "tile-url") || TILE_URL;
+    state.tiles = L.tileLayer(url, { maxZoom: 19, attribution: TILE_ATTRIBUTION })
       .addTo(state.map);
   }
 
@@ -355,6 +364,7 @@
   function prune() {
     maps.forEach(function (state) {
       if (!document.documentElement.contains(state.el)) {
+        if (state.observer) state.observer.disconnect();
         state.map.remove();
         delete state.el._t2map;
         maps.delete(state);
@@ -369,6 +379,7 @@
     if (state && maps.has(state)) {
       state.words = words(node);
       if (data.raw !== state.raw) {
+        state.data = data;
         draw(state, data);
         clearNewMarker(state);
         fit(state, data, true);
@@ -379,7 +390,23 @@
     state = create(node);
     draw(state, data);
     fit(state, data, false);
+    state.data = data;
+    watchSize(state);
     return state;
+  }
+
+  // A map created while hidden (a closed <details>, a tab) has no size: fit it once it shows.
+  function watchSize(state) {
+    if (typeof ResizeObserver !== "function") return;
+    let hadSize = state.el.clientWidth > 0 && state.el.clientHeight > 0;
+    state.observer = new ResizeObserver(function () {
+      const hasSize = state.el.clientWidth > 0 && state.el.clientHeight > 0;
+      if (!hasSize) return;
+      state.map.invalidateSize();
+      if (!hadSize) fit(state, state.data, false);
+      hadSize = true;
+    });
+    state.observer.observe(state.el);
   }
 
   function init(root) {
