@@ -7,6 +7,12 @@ from django.test import Client
 PASSWORD = "a-long-enough-passphrase-42"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """The real hasher is slow on purpose; these tests log in many times."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username: str, **fields):
     """A user with the shared test password."""
     return get_user_model().objects.create_user(username=username, password=PASSWORD, **fields)
