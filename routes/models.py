@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +52,14 @@ class LocationSet(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("set", args=[self.pk])
+
+    @cached_property
+    def url(self) -> str:
+        """The set page's URL, reversed once: rows build their own URLs on it."""
+        return self.get_absolute_url()
 
     @property
     def day(self) -> Constraints:
@@ -280,6 +290,9 @@ class Worker(models.Model):
     name = models.CharField(max_length=200, unique=True)
     started_at = models.DateTimeField(default=timezone.now)
     seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # What the worker holds, written with each beat: {"loaded": [...], "free_bytes": ...,
+    # "total_bytes": ...} (see routes.management.commands.worker.worker_state).
+    state = models.JSONField(default=dict, blank=True)
 
     objects = WorkerQuerySet.as_manager()
 

@@ -20,7 +20,7 @@ from llm.config import SlotConfig
 from llm.models import Attempt, ModelSlot
 from llm.progress import Progress
 from routes.models import LocationSet, RouteRun
-from routes.planning import build_plan
+from routes.planning import as_entered, build_plan
 from routes.schema import OptimizeRequest, parse_request
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def execute(run: RouteRun) -> RouteRun:
         run.error = outcome.fallback_reason
     else:
         run.status = RouteRun.Status.DONE
-        run.result = plan.describe(outcome.route)
+        run.result = {**plan.describe(outcome.route), "as_entered": as_entered(plan)}
         run.total_distance_km = run.result["total_distance_km"]
     with transaction.atomic():
         run.save()

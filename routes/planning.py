@@ -133,8 +133,9 @@ def describe_route(plan: Plan, route: Route) -> dict[str, Any]:
     }
 
 
-def describe_given_order(request: OptimizeRequest) -> dict[str, Any]:
-    """The day as entered: every stop visited in the request's own order, late or not
-    (what the planner would drive without optimizing; the route page compares with it)."""
-    plan = build_plan(request)
-    return describe_route(plan, evaluate(plan.problem, list(range(len(plan.locations)))))
+def as_entered(plan: Plan) -> dict[str, Any]:
+    """The day as entered: every stop visited in the request's own order, late or not (what
+    the planner would drive without optimizing; the route page compares with it)."""
+    described = describe_route(plan, evaluate(plan.problem, list(range(len(plan.locations)))))
+    keys = ("total_distance_km", "total_travel_minutes", "total_time_hours", "violations")
+    return {key: described[key] for key in keys}

@@ -18,7 +18,6 @@ from routes import exporting
 from routes.forms import CompareForm, HistoryFilterForm, OptimizeForm
 from routes.models import LocationSet, RouteRun, Worker
 from routes.optimize import run_json, submit
-from routes.planning import describe_given_order
 from routes.schema import RequestError, parse_request
 
 PHASE_LABELS = {
@@ -143,13 +142,10 @@ def _skipped_rows(run: RouteRun) -> list[dict]:
 
 
 def _comparison(run: RouteRun, other: RouteRun | None) -> dict | None:
-    if not run.result:
-        return None
-    try:
-        given = describe_given_order(parse_request(run.request, max_locations=10**6))
-    except RequestError:
+    if not run.result or "as_entered" not in run.result:
         return None
     result = run.result
+    given = result["as_entered"]
     figures = {
         "given": given,
         "km_saved": round(given["total_distance_km"] - result["total_distance_km"], 2),

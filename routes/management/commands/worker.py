@@ -21,8 +21,26 @@ from routes.models import Worker
 logger = logging.getLogger(__name__)
 
 
+def worker_state() -> dict:
+    """The models this process holds and the machine's memory, for the pages."""
+    from llm.memory import available_bytes, total_bytes
+    from llm.runtime import get_pool
+
+    loaded = [
+        {
+            **model,
+            "loaded_at": model["loaded_at"].isoformat(),
+            "last_used": model["last_used"].isoformat(),
+        }
+        for model in get_pool().loaded()
+    ]
+    return {"loaded": loaded, "free_bytes": available_bytes(), "total_bytes": total_bytes()}
+
+
 def beat(name: str) -> None:
-    Worker.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
+    Worker.objects.update_or_create(
+        name=name, defaults={"seen_at": timezone.now(), "state": worker_state()}
+    )
 
 
 def _beat_forever(name: str, stop: threading.Event) -> None:
@@ -42,7 +60,12 @@ class Command(DbWorkerCommand):
     def handle(self, *args, **options):
         name = f"{socket.gethostname()}:{os.getpid()}"
         Worker.objects.update_or_create(
-            name=name, defaults={"started_at": timezone.now(), "seen_at": timezone.now()}
+            name=name,
+            defaults={
+                "started_at": timezone.now(),
+                "seen_at": timezone.now(),
+                "state": worker_state(),
+            },
         )
         stop = threading.Event()
         thread = threading.Thread(
