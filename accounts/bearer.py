@@ -14,7 +14,8 @@ class InvalidToken(Exception):
 
 
 def authenticate_bearer(request: HttpRequest):
-    """The user of `Authorization: Bearer <token>`, None when no such header was sent.
+    """The user of `Authorization: Bearer <token>`, None when no such header was sent (or
+    only a proxy's `Basic` credentials).
 
     Raises InvalidToken for a malformed header, an unknown or revoked token, or an inactive
     user.
@@ -24,6 +25,9 @@ def authenticate_bearer(request: HttpRequest):
         return None
     scheme, _, secret = header.partition(" ")
     secret = secret.strip()
+    if scheme.lower() == "basic":
+        # A reverse proxy's own password prompt, not a credential of ours.
+        return None
     if scheme.lower() != "bearer" or not secret:
         raise InvalidToken("the Authorization header must be `Bearer <token>`")
     token = ApiToken.objects.find(secret)

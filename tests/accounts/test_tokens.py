@@ -146,10 +146,16 @@ def test_an_unknown_token_is_refused():
 
 def test_another_scheme_is_refused(owner):
     _, secret = ApiToken.objects.issue(owner, "script")
-    request = RequestFactory().get("/", headers={"Authorization": f"Basic {secret}"})
+    request = RequestFactory().get("/", headers={"Authorization": f"Token {secret}"})
 
     with pytest.raises(InvalidToken):
         authenticate_bearer(request)
+
+
+def test_a_proxys_basic_credentials_are_left_alone():
+    request = RequestFactory().get("/", headers={"Authorization": "Basic b2xnYTpzZWNyZXQ="})
+
+    assert authenticate_bearer(request) is None
 
 
 def test_a_deactivated_users_token_is_refused(owner):
