@@ -48,6 +48,10 @@ def test_it_never_sends_the_user_to_another_site(client, owner):
     assert response.url == "/sets/"
 
 
+def test_a_logged_in_user_is_sent_on(owner_client):
+    assert owner_client.get(LOGIN + "?next=/runs/").url == "/runs/"
+
+
 def test_a_wrong_password_is_refused_and_counted(client, owner):
     response = log_in(client, password="wrong")
 

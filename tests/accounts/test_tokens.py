@@ -6,7 +6,9 @@ import hashlib
 import re
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from accounts.bearer import InvalidToken, authenticate_bearer
 from accounts.models import ApiToken
@@ -185,3 +187,14 @@ def test_the_admin_lists_tokens_read_only_without_any_secret(client, owner):
         assert secret not in page
         assert token.digest not in page
     assert client.get("/admin/accounts/apitoken/add/").status_code == 403
+
+
+def test_the_account_page_keeps_its_query_budget(owner_client, owner):
+    for n in range(10):
+        ApiToken.objects.issue(owner, f"script {n}")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = owner_client.get("/account/")
+
+    assert response.status_code == 200
+    assert len(queries) <= 3  # session, user, tokens
