@@ -59,3 +59,14 @@ def test_debug_is_off_in_production():
     )
 
     assert result.stdout.strip().endswith("False"), result.stderr
+
+
+def test_production_static_files_collect_with_hashed_names(tmp_path):
+    """Manifest storage follows every url() and source map in CSS: a vendored file that points
+    at a missing one would stop the deploy."""
+    result = manage(
+        "collectstatic", "--noinput", "-v", "0", T2_STATIC_ROOT=str(tmp_path), **PRODUCTION
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "staticfiles.json").exists()
+    assert list((tmp_path / "vendor" / "leaflet-1.9.4").glob("leaflet.*.js"))
