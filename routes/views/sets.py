@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -22,6 +24,7 @@ from routes.forms import (
     LocationSetForm,
     OptimizeForm,
 )
+from routes.messages import translate_schema_message
 from routes.models import Location, LocationSet, RouteRun
 from routes.samples import SAMPLE_SETS, sample_set
 
@@ -32,6 +35,15 @@ def _get_set_for_user(request: HttpRequest, pk: int) -> LocationSet:
 
 def _get_location(location_set: LocationSet, pk: int) -> Location:
     return get_object_or_404(location_set.locations, pk=pk)
+
+
+def row_labels() -> dict[str, str]:
+    """The words on every location row, translated once per page rather than per row."""
+    return {
+        "edit": _("Edit"),
+        "remove": _("Remove"),
+        "confirm_remove": _("Remove this location?"),
+    }
 
 
 def set_map_data(locations) -> dict:
@@ -110,6 +122,7 @@ def _set_context(request: HttpRequest, location_set: LocationSet, **extra) -> di
         "optimize_form": OptimizeForm(slots=slots),
         "rename_form": LocationSetForm(initial={"name": location_set.name}),
         "map_data": set_map_data(locations),
+        "labels": row_labels(),
         "recent_runs": RouteRun.objects.filter(location_set=location_set).newest_first()[:5],
     }
     context.update(extra)
@@ -198,7 +211,12 @@ def location_add(request: HttpRequest, pk: int) -> HttpResponse:
     location_set.save(update_fields=["updated_at"])
     if not request.htmx:
         return redirect("set", pk=pk)
-    context = {"set": location_set, "row": row, "add_form": LocationForm(location_set=location_set)}
+    context = {
+        "set": location_set,
+        "row": row,
+        "labels": row_labels(),
+        "add_form": LocationForm(location_set=location_set),
+    }
     html = render(request, "routes/set_detail.html#location-row", context).content.decode()
     html += render(request, "routes/set_detail.html#add-form-oob", context).content.decode()
     return HttpResponse(html + _map_oob(request, location_set))
@@ -226,7 +244,9 @@ def location_edit(request: HttpRequest, pk: int, location_pk: int) -> HttpRespon
         if not request.htmx:
             return redirect("set", pk=pk)
         html = render(
-            request, "routes/set_detail.html#location-row", {"set": location_set, "row": row}
+            request,
+            "routes/set_detail.html#location-row",
+            {"set": location_set, "row": row, "labels": row_labels()},
         ).content.decode()
         return HttpResponse(html + _map_oob(request, location_set))
     context = {"nav": "sets", "set": location_set, "row": row, "form": form}
@@ -243,16 +263,22 @@ def location_row(request: HttpRequest, pk: int, location_pk: int) -> HttpRespons
     row = _get_location(location_set, location_pk)
     if not request.htmx:
         return redirect("set", pk=pk)
-    return render(request, "routes/set_detail.html#location-row", {"set": location_set, "row": row})
+    return render(
+        request,
+        "routes/set_detail.html#location-row",
+        {"set": location_set, "row": row, "labels": row_labels()},
+    )
 
 
 @login_required
 @require_POST
 def location_delete(request: HttpRequest, pk: int, location_pk: int) -> HttpResponse:
     location_set = _get_set_for_user(request, pk)
-    _get_location(location_set, location_pk).delete()
+    row = _get_location(location_set, location_pk)
+    row.delete()
     location_set.save(update_fields=["updated_at"])
     if not request.htmx:
+        messages.success(request, _("Location %(id)s removed.") % {"id": row.ident})
         return redirect("set", pk=pk)
     return HttpResponse(_map_oob(request, location_set))
 
@@ -313,6 +339,10 @@ def set_import(request: HttpRequest, pk: int) -> HttpResponse:
                         "tick “replace the current locations” or change them."
                     ),
                 )
+    if result is not None:  # the file's problems in the page's language (the API's stay English)
+        result.errors = [
+            replace(e, message=translate_schema_message(e.message)) for e in result.errors
+        ]
     return render(
         request,
         "routes/set_import.html",
