@@ -184,3 +184,85 @@ class Attempt(models.Model):
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+class SlotActionQuerySet(models.QuerySet):
+    def latest_per_slot(self) -> dict[str, SlotAction]:
+        """The newest action of each slot, by slot name (one query)."""
+        newest = (
+            SlotAction.objects.filter(slot=models.OuterRef("slot"))
+            .order_by("-requested_at", "-id")
+            .values("id")[:1]
+        )
+        rows = self.filter(id=models.Subquery(newest)).select_related("requested_by")
+        return {action.slot_id: action for action in rows}
+
+
+class SlotAction(models.Model):
+    """A staff request to warm up or unload a slot in the worker that holds the models, and
+    its outcome (load time, or the reason it failed)."""
+
+    class Kind(models.TextChoices):
+        WARM_UP = "warm_up", "warm up"
+        UNLOAD = "unload", "unload"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        DONE = "done"
+        FAILED = "failed"
+
+    slot = models.ForeignKey(
+        ModelSlot, on_delete=models.CASCADE, related_name="actions", to_field="name"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    load_ms = models.FloatField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+
+    objects = SlotActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.slot_id}: {self.kind} ({self.status})"
+
+    def perform(self) -> SlotAction:
+        """Do it in this process's model pool (the worker's) and save the outcome in one write."""
+        import socket
+
+        from django.utils import timezone
+
+        from llm.files import ModelFileNotFound
+        from llm.runtime import LocalModel, ModelError, get_pool
+
+        slot = self.slot
+        config = slot.config
+        status, load_ms, reason = self.Status.DONE, None, ""
+        if self.kind == self.Kind.UNLOAD:
+            if not get_pool().unload(slot.name):
+                reason = "it was not loaded"
+        elif config.backend != ModelSlot.Backend.LOCAL:
+            status, reason = self.Status.FAILED, "a remote slot runs on its server, not here"
+        else:
+            try:
+                path = slot.find_model_file()
+                load_ms = round(get_pool().load(LocalModel.from_config(config, path)), 1)
+            except ModelFileNotFound as exc:
+                status, reason = self.Status.FAILED, str(exc)
+            except ModelError as exc:
+                status, reason = self.Status.FAILED, exc.reason
+            else:
+                if not load_ms:
+                    reason = "it was loaded already"
+        self.status, self.load_ms, self.reason = status, load_ms, reason
+        self.finished_at = timezone.now()
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"  # as routes.Worker names it
+        self.save(update_fields=["status", "load_ms", "reason", "finished_at", "worker"])
+        return self

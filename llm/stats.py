@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,6 +24,11 @@ def summarize(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     durations = [r["duration_ms"] for r in rows]
     loads = [r["load_ms"] for r in rows if r.get("load_ms")]
     speeds = [r["tokens_per_second"] for r in rows if r.get("tokens_per_second")]
+    prompt_speeds = [
+        r["prompt_tokens"] / r["prompt_ms"] * 1000
+        for r in rows
+        if r.get("prompt_tokens") and r.get("prompt_ms")
+    ]
     statuses: dict[str, int] = {}
     for r in rows:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
@@ -39,4 +45,112 @@ def summarize(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "p95_ms": rounded(percentile(durations, 0.95)),
         "median_load_ms": rounded(percentile(loads, 0.5)),
         "median_tokens_per_second": rounded(percentile(speeds, 0.5)),
+        "median_prompt_tokens_per_second": rounded(percentile(prompt_speeds, 0.5)),
     }
+
+
+#: Statuses in which the model never started answering (its latency says nothing about it).
+NOT_RUN = frozenset({"not_found", "refused_memory", "skipped", "unavailable"})
+
+
+def latency(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Median latency of the attempts in which the model ran, split as the seed's section 8
+    table is: requests that loaded the model first, and the ones after."""
+    ran = [r for r in attempts if r["status"] not in NOT_RUN]
+    cold = [r["duration_ms"] for r in ran if r.get("load_ms")]
+    warm = [r["duration_ms"] for r in ran if not r.get("load_ms")]
+    return {
+        "ran": len(ran),
+        "median_cold_ms": percentile(cold, 0.5),
+        "median_warm_ms": percentile(warm, 0.5),
+        "cold": len(cold),
+        "warm": len(warm),
+    }
+
+
+def _km(metrics: dict[str, Any], which: str) -> float | None:
+    return (metrics.get(which) or {}).get("km")
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def reason_group(reason: str) -> str:
+    """A reason with its numbers blanked, so that "travel 45 min is over ..." and "travel 52
+    min is over ..." count as one kind of refusal."""
+    return _NUMBER.sub("…", reason.strip()) or "(no reason given)"
+
+
+def contribution(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """What a model's answers were worth: the share accepted; for accepted ones the mean km of
+    its raw order, after repair, and of the algorithm's own route, and how often its route was
+    strictly better than the algorithm's; the reasons for the rest, grouped.
+
+    Rows need "status", "reason" and "metrics" (Attempt.metrics)."""
+    rows = list(attempts)
+    accepted = [r for r in rows if r["status"] == "ok"]
+    compared = [
+        r["metrics"]
+        for r in accepted
+        if _km(r["metrics"] or {}, "final") is not None
+        and _km(r["metrics"] or {}, "algorithm") is not None
+    ]
+    better = sum(
+        1
+        for m in compared
+        if m["final"]["km"] < m["algorithm"]["km"] - 0.005
+        and m["final"].get("violations", 0) <= m["algorithm"].get("violations", 0)
+    )
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        if r["status"] == "ok":
+            continue
+        key = (r["status"], reason_group(r.get("reason") or ""))
+        group = groups.setdefault(
+            key, {"status": key[0], "reason": key[1], "example": r.get("reason") or "", "count": 0}
+        )
+        group["count"] += 1
+    proposal = [m["proposal"]["km"] for m in compared if _km(m, "proposal") is not None]
+    return {
+        "attempts": len(rows),
+        "accepted": len(accepted),
+        "accepted_share": round(len(accepted) / len(rows), 3) if rows else None,
+        "compared": len(compared),
+        "mean_proposal_km": _mean(proposal),
+        "mean_final_km": _mean([m["final"]["km"] for m in compared]),
+        "mean_algorithm_km": _mean([m["algorithm"]["km"] for m in compared]),
+        "better": better,
+        "as_good": len(compared) - better,
+        "refusals": sorted(groups.values(), key=lambda g: -g["count"]),
+    }
+
+
+def fitting_scenarios(total_bytes: int, gb: int = 1024**3) -> list[dict[str, Any]]:
+    """The seed's scenarios A–E (llm.catalogue.SCENARIOS) with whether a machine with this much
+    RAM fits each, as `manage.py doctor` decides: machines sold as "24 GB" report a little
+    less, so 95% of the minimum is enough."""
+    from llm.catalogue import SCENARIOS
+
+    return [
+        {
+            "letter": letter,
+            "title": title,
+            "slots": slots,
+            "minimum_gb": minimum_gb,
+            "fits": total_bytes >= minimum_gb * gb * 0.95,
+        }
+        for letter, title, slots, minimum_gb in SCENARIOS
+    ]
+
+
+#: The seed guide's expected response times on CPU (section 8), in seconds: (first request,
+#: with the load; later requests).
+SEED_RESPONSE_SECONDS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "qwen": ((5, 15), (3, 10)),
+    "tpro": ((30, 120), (30, 120)),
+    "llama": ((5, 15), (5, 15)),
+}

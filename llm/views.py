@@ -1,11 +1,31 @@
+"""The models: `GET /api/models` (JSON) and the models page with its staff actions."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from datetime import UTC, datetime
+from functools import lru_cache, wraps
+from pathlib import Path
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
+from django.views.decorators.http import require_GET, require_POST
+
+from llm import charts
+from llm.catalogue import MODELS
+from llm.chain import GREEDY
 from llm.files import ModelFileNotFound
-from llm.models import Attempt, ModelSlot
-from llm.stats import summarize
+from llm.forms import ModelHistoryForm
+from llm.memory import GB, available_bytes, estimate_bytes, format_gb, total_bytes
+from llm.models import Attempt, ModelSlot, SlotAction
+from llm.stats import SEED_RESPONSE_SECONDS, contribution, fitting_scenarios, latency, summarize
+from llm.tasks import request_slot_action
+from routes.models import Worker
 
 HISTORY_WINDOW = 1000  # attempts per slot that the summary figures cover
 
@@ -74,3 +94,289 @@ def model_list(request: HttpRequest) -> JsonResponse:
         {"slots": slots, "greedy": slot_summary("greedy")},
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+# --- The models page ---------------------------------------------------------------------------
+
+CHART_POINTS = 300  # newest attempts per slot drawn in the charts
+RECENT_ATTEMPTS = 10
+HISTORY_FIELDS = (
+    "created_at",
+    "status",
+    "reason",
+    "stops",
+    "duration_ms",
+    "load_ms",
+    "prompt_tokens",
+    "prompt_ms",
+    "completion_tokens",
+    "tokens_per_second",
+    "metrics",
+    "run_id",
+    "run__owner_id",
+)
+STATUS_LABELS = dict(Attempt.Status.choices)
+
+
+def staff_required(view):
+    """For signed-in staff only: anyone else signed in gets 403 (after login_required)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_staff:
+            raise PermissionDenied("staff only")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@lru_cache(maxsize=32)
+def _gguf_facts(path: str, _mtime_ns: int, _size: int) -> str:
+    """The quantization from the GGUF header (read once per file version: a header with a
+    150k-token vocabulary takes ~80 ms to skip)."""
+    from llm.management.commands.doctor import quantization_of
+
+    return quantization_of(Path(path))
+
+
+def gguf_quantization(path: Path) -> str:
+    stat = path.stat()
+    return _gguf_facts(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1)
+def _gpu_offload() -> bool:
+    from llm.runtime import gpu_offload_supported
+
+    return gpu_offload_supported()
+
+
+def worker_machine(workers: list[Worker]) -> dict:
+    """What the alive workers hold and the memory of their machine (or of this one when no
+    worker runs): the live part of the page."""
+    loaded: dict[str, dict] = {}
+    for worker in workers:
+        for model in (worker.state or {}).get("loaded", []):
+            loaded[model["name"]] = {
+                **model,
+                "worker": worker.name,
+                "loaded_at": parse_datetime(model["loaded_at"]),
+                "last_used": parse_datetime(model["last_used"]),
+                "est": format_gb(model["est_bytes"]) if model.get("est_bytes") else None,
+            }
+    newest = max(workers, key=lambda w: w.seen_at, default=None)
+    state = (newest.state or {}) if newest else {}
+    free = state.get("free_bytes") or available_bytes()
+    total = state.get("total_bytes") or total_bytes()
+    return {
+        "workers": workers,
+        "loaded": loaded,
+        "free_bytes": free,
+        "total_bytes": total,
+        "free": format_gb(free),
+        "total": format_gb(total),
+        "measured_by": "worker" if state.get("free_bytes") else "web",
+    }
+
+
+def slot_facts(slot: ModelSlot) -> dict:
+    """The slot's configuration and file as the card shows them (no history)."""
+    config = slot.config
+    info = MODELS.get(slot.name)
+    facts: dict = {
+        "slot": slot,
+        "config": config,
+        "env": {
+            field: f"{slot.env_prefix}_{'MODEL_ID' if 'model' in field else 'API_ENDPOINT'}"
+            for field in config.from_environment
+        },
+        "seed": info,
+        "remote": config.backend == ModelSlot.Backend.REMOTE,
+        "gpu_build": _gpu_offload() if config.n_gpu_layers else None,
+    }
+    if facts["remote"]:
+        return facts
+    try:
+        path = slot.find_model_file()
+    except ModelFileNotFound as exc:
+        facts.update(file_found=False, looked_in=exc.looked_in, problem=str(exc))
+        quantization = slot.quantization
+    else:
+        quantization = gguf_quantization(path)
+        need = estimate_bytes(path, config.n_ctx, config.n_batch)
+        facts.update(
+            file_found=True,
+            path=path,
+            size=format_gb(path.stat().st_size),
+            quantization=quantization,
+            need_bytes=need,
+            need=format_gb(need),
+        )
+    if info and quantization:
+        variant = next(
+            (v for v in info.variants if v.quantization.lower() == quantization.lower()), None
+        )
+        facts["seed_variant"] = variant
+    return facts
+
+
+def live_card(facts: dict, machine: dict, action) -> dict:
+    name = facts["slot"].name
+    loaded = machine["loaded"].get(name)
+    need = facts.get("need_bytes")
+    return {
+        **facts,
+        "machine": machine,
+        "loaded": loaded,
+        "fits": None if need is None else need <= machine["free_bytes"],
+        "action": action,
+        "live_id": f"slot-{name}-live",
+    }
+
+
+def slot_history(name: str, filters: dict, user) -> dict:
+    """Figures, charts, contribution and recent attempts of one slot: one query."""
+    rows = list(
+        Attempt.objects.for_slot(name)
+        .filter(**filters)
+        .order_by("-created_at", "-id")
+        .values(*HISTORY_FIELDS)[:HISTORY_WINDOW]
+    )
+    recent = [
+        {**row, "status_label": STATUS_LABELS.get(row["status"], row["status"])}
+        for row in rows[:RECENT_ATTEMPTS]
+    ]
+    for row in recent:
+        row["own_run"] = row["run_id"] and row["run__owner_id"] == user.pk
+    return {
+        "summary": summarize(rows),
+        "latency": latency(rows),
+        "contribution": contribution(rows),
+        "recent": recent,
+        "time_chart": mark_safe(time_chart(name, rows[:CHART_POINTS])),
+        "stops_chart": mark_safe(stops_chart(name, rows[:CHART_POINTS])),
+        "window": HISTORY_WINDOW,
+        "chart_points": min(len(rows), CHART_POINTS),
+    }
+
+
+def _kind(status: str) -> str:
+    return status if status in ("ok", "rejected") else "other"
+
+
+def _attempt_label(row: dict) -> str:
+    when = localtime(row["created_at"]).strftime("%d.%m %H:%M")
+    return (
+        f"{when}: {charts.seconds(row['duration_ms'])}, {row['stops']} stops, "
+        f"{STATUS_LABELS.get(row['status'], row['status'])}"
+    )
+
+
+def time_chart(name: str, rows: list[dict]) -> str:
+    """Latency of each attempt over time."""
+    points = [
+        charts.Point(
+            r["created_at"].timestamp(), r["duration_ms"], _attempt_label(r), _kind(r["status"])
+        )
+        for r in rows
+    ]
+    ticks = charts.time_ticks(rows[-1]["created_at"], rows[0]["created_at"]) if rows else None
+    return charts.plot(
+        points,
+        title=f"{name}: latency over time",
+        x_label="time",
+        y_label="latency",
+        x_format=lambda ts: localtime(datetime.fromtimestamp(ts, UTC)).strftime("%d.%m %H:%M"),
+        y_format=charts.seconds,
+        line=True,
+        x_ticks=ticks,
+        chart_id=f"chart-{name}-time",
+    )
+
+
+def stops_chart(name: str, rows: list[dict]) -> str:
+    """Latency against the number of stops: how long a model takes for a planner's day."""
+    points = [
+        charts.Point(r["stops"], r["duration_ms"], _attempt_label(r), _kind(r["status"]))
+        for r in rows
+    ]
+    return charts.plot(
+        points,
+        title=f"{name}: latency by number of stops",
+        x_label="stops",
+        y_label="latency",
+        x_format=lambda v: f"{v:.0f}",
+        y_format=charts.seconds,
+        chart_id=f"chart-{name}-stops",
+    )
+
+
+def _live_target(request: HttpRequest) -> str | None:
+    """The slot whose live block an htmx poll asks for (`slot-<name>-live`)."""
+    target = request.htmx.target if request.htmx else None
+    if target and target.startswith("slot-") and target.endswith("-live"):
+        return target[len("slot-") : -len("-live")]
+    return None
+
+
+def _render_live(request: HttpRequest, slot: ModelSlot) -> HttpResponse:
+    machine = worker_machine(list(Worker.objects.alive()))
+    action = SlotAction.objects.filter(slot=slot).select_related("requested_by").first()
+    context = {"card": live_card(slot_facts(slot), machine, action)}
+    return render(request, "llm/models.html#slot-live", context)
+
+
+@login_required
+@require_GET
+def model_page(request: HttpRequest) -> HttpResponse:
+    if name := _live_target(request):
+        return _render_live(request, get_object_or_404(ModelSlot, name=name))
+    form = ModelHistoryForm(request.GET)
+    filters = form.filters()
+    machine = worker_machine(list(Worker.objects.alive()))
+    actions = SlotAction.objects.latest_per_slot()
+    cards = []
+    for slot in ModelSlot.objects.all():
+        card = live_card(slot_facts(slot), machine, actions.get(slot.name))
+        card["history"] = slot_history(slot.name, filters, request.user)
+        if card["seed"] and card["slot"].name in SEED_RESPONSE_SECONDS:
+            card["seed_seconds"] = SEED_RESPONSE_SECONDS[slot.name]
+        cards.append(card)
+    context = {
+        "nav": "models",
+        "form": form,
+        "cards": cards,
+        "machine": machine,
+        "greedy": summarize(
+            Attempt.objects.for_slot(GREEDY)
+            .filter(**filters)
+            .order_by("-created_at")
+            .values("status", "duration_ms")[:HISTORY_WINDOW]
+        ),
+        "scenarios": fitting_scenarios(machine["total_bytes"]),
+        "catalogue": MODELS.values(),
+        "gb": GB,
+    }
+    return render(request, "llm/models.html", context)
+
+
+def _slot_action(request: HttpRequest, name: str, kind: str) -> HttpResponse:
+    slot = get_object_or_404(ModelSlot, name=name)
+    request_slot_action(slot, kind, request.user)
+    if request.htmx:
+        return _render_live(request, slot)
+    return redirect(f"{reverse('models')}#slot-{slot.name}")
+
+
+@login_required
+@staff_required
+@require_POST
+def slot_warm_up(request: HttpRequest, name: str) -> HttpResponse:
+    return _slot_action(request, name, SlotAction.Kind.WARM_UP)
+
+
+@login_required
+@staff_required
+@require_POST
+def slot_unload(request: HttpRequest, name: str) -> HttpResponse:
+    return _slot_action(request, name, SlotAction.Kind.UNLOAD)
