@@ -22,9 +22,12 @@ import math
 import os
 import platform
 import random
+import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,7 +39,6 @@ from routes.engine import Problem, Route, Stop, default_time_limit, evaluate, so
 from routes.planning import build_plan, haversine_km  # noqa: E402
 from routes.samples import TSPTW_DIR, point_set_bodies, read_tsptw, request_bodies  # noqa: E402
 from routes.schema import parse_request  # noqa: E402
-
 
 # Published optimal travel times of the Dumas instances (proven optimal; see the README there).
 TSPTW_OPTIMUM = {
@@ -159,9 +161,94 @@ def synthetic_cases() -> list[Case]:
     ]
 
 
+def dense_problem(n: int, seed: int) -> Problem:
+    """A seeded dense day on which every stop fits: what the over-full city days never test.
+
+    A Saransk-sized city (9 x 10 km; beyond 150 stops only its centre, so the
+    day still holds them: 4.2 x 4.6 km at 250): 60 % of the points around five
+    centres, the rest anywhere; a central depot with return, 2-minute visits, day
+    08:30-20:00; ranks A:B:C:D = 1:2:4:3. Feasibility is planted: a good tour
+    (nearest neighbour, then 2-opt) is timed with its spare time spread evenly
+    over the day, and each stop of the windowed half gets a 2, 3 or 4 h window
+    around its planted visit; the other half is open all day.
+    """
+    rng = random.Random(1000 + seed)
+    lat0, lon0 = 54.19, 45.18
+    day = (8 * 60.0 + 30, 20 * 60.0)
+    # Beyond 150 stops the area shrinks (to the centre, 4 x 5 km at 250) so the day holds them all.
+    k = min(1.0, (150 / n) ** 1.5)
+    centres = [(rng.uniform(-3.5, 3.5) * k, rng.uniform(-4.0, 4.0) * k) for _ in range(5)]
+    xy = []
+    for _ in range(n):
+        if rng.random() < 0.6:
+            cx, cy = rng.choice(centres)
+            x, y = cx + rng.gauss(0, 0.8 * k), cy + rng.gauss(0, 0.8 * k)
+            x, y = min(4.5 * k, max(-4.5 * k, x)), min(5.0 * k, max(-5.0 * k, y))
+        else:
+            x, y = rng.uniform(-4.5 * k, 4.5 * k), rng.uniform(-5.0 * k, 5.0 * k)
+        xy.append((x, y))
+    coords = [(lat0 + y / 111.2, lon0 + x / (111.2 * math.cos(math.radians(lat0)))) for x, y in xy]
+    plain = [(f"d{n}-{seed}-{i}", *coords[i], *day, 0) for i in range(n)]
+    travel = city_problem(plain, depot=(lat0, lon0), service=2.0, day=day).travel
+    tour = _planted_tour(travel, n)
+    legs = sum(travel[a][b] for a, b in zip([n, *tour], [*tour, n], strict=True))
+    spare = day[1] - day[0] - legs - 2.0 * n
+    assert spare > 0, f"dense-{n}-s{seed}: the planted tour does not fit the day"
+    gap = spare / (n + 1)
+    planted = {}
+    t, prev = day[0], n
+    for i in tour:
+        t += travel[prev][i] + gap
+        planted[i] = t
+        t += 2.0
+        prev = i
+    points = []
+    for i in range(n):
+        open_, close = day
+        if rng.random() < 0.5:
+            width = rng.choice((120.0, 180.0, 240.0))
+            open_ = max(day[0], math.floor((planted[i] - rng.uniform(0, width)) / 5) * 5)
+            close = min(day[1], open_ + width)
+            if close < planted[i]:
+                open_, close = close - width, planted[i]
+        rank = rng.choices((0, 1, 2, 3), weights=(1, 2, 4, 3))[0]
+        points.append((plain[i][0], *coords[i], float(open_), float(close), rank))
+    return city_problem(points, depot=(lat0, lon0), service=2.0, day=day)
+
+
+def _planted_tour(travel: Sequence[Sequence[float]], n: int) -> list[int]:
+    """A good closed tour from the depot ``n`` through every stop: nearest neighbour, 2-opt."""
+    left = set(range(n))
+    tour, at = [], n
+    while left:
+        at = min(left, key=travel[at].__getitem__)
+        left.remove(at)
+        tour.append(at)
+    seq = [n, *tour, n]
+    improved = True
+    while improved:
+        improved = False
+        for i in range(1, len(seq) - 2):
+            a, b = seq[i - 1], seq[i]
+            for j in range(i + 1, len(seq) - 1):
+                c, d = seq[j], seq[j + 1]
+                if travel[a][c] + travel[b][d] < travel[a][b] + travel[c][d] - 1e-9:
+                    seq[i : j + 1] = seq[i : j + 1][::-1]
+                    b = seq[i]
+                    improved = True
+    return seq[1:-1]
+
+
+DENSE_SPECS = ((80, 1), (80, 2), (150, 1), (150, 2), (150, 3), (250, 1), (250, 2))
+
+
+def dense_cases() -> list[Case]:
+    return [Case(f"dense-{n}-s{seed}", "dense", dense_problem(n, seed)) for n, seed in DENSE_SPECS]
+
+
 def all_cases() -> list[Case]:
     tsptw = [tsptw_case(TSPTW_DIR / f"{name}.txt") for name in TSPTW_OPTIMUM]
-    return tsptw + sample_cases() + synthetic_cases()
+    return tsptw + sample_cases() + synthetic_cases() + dense_cases()
 
 
 # ---------------------------------------------------------------- reference
@@ -279,6 +366,83 @@ def reference_order(problem: Problem, seconds: float) -> list[int]:
     return order
 
 
+def vroom_order(problem: Problem, exploration_level: int = 5) -> list[int]:
+    """VROOM (pyvroom, exploration level 5, one thread) on the same problem; a visiting order.
+
+    Units are 1/100 minute, rounded against VROOM like the OR-Tools reference.
+    Starts: a depot is the vehicle's start (and its end with return). A start
+    stop is served first by construction: the vehicle starts at its place when
+    that visit ends, and the rest is searched. A free start (the day begins at
+    the first visit, with no travel to it) is a vehicle starting at an extra
+    location with zero travel to and from every stop and no end: the first
+    visit then begins at ``max(day_start, open)`` as in the engine. A free
+    closed tour (back to whichever stop came first) is not expressible.
+    Priorities: VROOM maximises the sum of job priorities (0-100) before
+    travel, so rank k gets ``100 // 4**k``: one A outweighs three B's, but not
+    every B as the engine's lexicographic rule would.
+    """
+    import numpy as np
+    import vroom
+
+    scale = 100.0
+    stops = problem.stops
+    n = len(stops)
+    if problem.start is None and problem.return_to_start:
+        raise NotImplementedError("vroom: free start with return is not modelled")
+    size = len(problem.travel)
+    free = problem.start is None
+    legs = [
+        [math.ceil(problem.travel[i][j] * scale - 1e-9) for j in range(size)] for i in range(size)
+    ]
+    if free:
+        # VROOM wants a start or an end: a dummy start with free legs to every stop.
+        legs = [row + [0] for row in legs] + [[0] * (size + 1)]
+    matrix = np.array(legs, dtype=np.uint32)
+    day_start = math.ceil(problem.day_start * scale - 1e-9)
+    day_end = math.floor(problem.day_end * scale + 1e-9)
+    head = None
+    begin = day_start
+    if problem.start is not None and problem.start < n:
+        h = stops[problem.start]
+        first = max(day_start, math.ceil(h.open * scale - 1e-9))
+        service = math.ceil(h.service * scale - 1e-9)
+        if first <= math.floor(h.close * scale + 1e-9) and first + service <= day_end:
+            head, begin = problem.start, first + service
+    levels = sorted({s.rank for s in stops})
+    priority = {r: 100 // 4**k for k, r in enumerate(levels)}
+    inst = vroom.Input()
+    inst.set_durations_matrix(profile="car", matrix_input=matrix)
+    start = size if free else problem.start
+    end = start if problem.return_to_start else None
+    inst.add_vehicle(
+        vroom.Vehicle(1, start=start, end=end, time_window=vroom.TimeWindow(begin, day_end))
+    )
+    for i, s in enumerate(stops):
+        if i == problem.start:
+            continue
+        service = math.ceil(s.service * scale - 1e-9)
+        lo = max(day_start, math.ceil(s.open * scale - 1e-9))
+        hi = min(math.floor(s.close * scale + 1e-9), day_end - service)
+        if lo > hi:
+            continue  # can never be served
+        inst.add_job(
+            vroom.Job(
+                i + 1,
+                location=i,
+                default_service=service,
+                priority=priority[s.rank],
+                time_windows=[vroom.TimeWindow(lo, hi)],
+            )
+        )
+    solution = inst.solve(exploration_level=exploration_level, nb_threads=1)
+    steps = solution.routes
+    order = [] if head is None else [head]
+    if len(steps):
+        jobs = steps[steps["type"] == "job"]
+        order += [int(j) - 1 for j in jobs["id"]]
+    return order
+
+
 # ---------------------------------------------------------------- scoring
 
 
@@ -287,6 +451,12 @@ def served_by_rank(problem: Problem, route: Route) -> dict[int, int]:
     for i in route.order:
         counts[problem.stops[i].rank] += 1
     return counts
+
+
+def profile(problem: Problem, route: Route) -> tuple[int, ...]:
+    """Stops served per rank, most important first: compared like a tuple."""
+    served = served_by_rank(problem, route)
+    return tuple(served[r] for r in sorted(served))
 
 
 def dropped_text(problem: Problem, route: Route) -> str:
@@ -299,132 +469,210 @@ def dropped_text(problem: Problem, route: Route) -> str:
 
 def priority_cmp(problem: Problem, a: Route, b: Route) -> int:
     """+1 if ``a`` serves a better priority profile than ``b``, -1 if worse, 0 if equal."""
-    sa, sb = served_by_rank(problem, a), served_by_rank(problem, b)
-    va = [sa[r] for r in sorted(sa)]
-    vb = [sb[r] for r in sorted(sb)]
+    va, vb = profile(problem, a), profile(problem, b)
     return (va > vb) - (va < vb)
 
 
 @dataclass
-class Result:
-    case: Case
-    engine: Route
+class Run:
+    """One solver's answer to one case, scored by evaluate()."""
+
+    route: Route
     seconds: float
-    reference: Route | None
-    ref_seconds: float
-
-    @property
-    def cmp(self) -> int:
-        return (
-            0
-            if self.reference is None
-            else priority_cmp(self.case.problem, self.engine, self.reference)
-        )
-
-    @property
-    def ratio(self) -> float | None:
-        ref = self.reference
-        if ref is None or self.cmp != 0 or ref.violations:
-            return None
-        if ref.travel_minutes == 0:
-            return 1.0 if self.engine.travel_minutes == 0 else None
-        return self.engine.travel_minutes / ref.travel_minutes
 
 
-def run_case(
-    case: Case,
-    ref_seconds: float,
-    engine: Callable[[Problem], Route],
-    cache: dict[str, list[int]] | None = None,
-) -> Result:
-    t = time.perf_counter()
-    route = engine(case.problem)
-    seconds = time.perf_counter() - t
-    check = evaluate(case.problem, route.order)
-    assert check.violations == route.violations, "engine route disagrees with evaluate()"
-    reference = None
-    ref_time = 0.0
-    if ref_seconds > 0:
-        key = f"{case.name}@{ref_seconds:g}"
+@dataclass
+class CaseResult:
+    case: Case
+    engine: list[Run]  # one per seed
+    peers: dict[str, Run]  # "VROOM", "OR-Tools"
+
+    def best_known(self) -> tuple[tuple[int, ...], float]:
+        """The best priority profile any run reached, and the least travel with it.
+
+        Candidates: every engine run, every peer, and the published optimum
+        (which serves every stop), so a ratio of 1 means "as good as anything seen".
+        """
+        p = self.case.problem
+        runs = [r.route for r in self.engine] + [r.route for r in self.peers.values()]
+        runs = [r for r in runs if not r.violations]
+        top = max(profile(p, r) for r in runs)
+        travel = min(r.travel_minutes for r in runs if profile(p, r) == top)
+        if self.case.optimum is not None and sum(top) == len(p.stops):
+            travel = min(travel, float(self.case.optimum))
+        return top, travel
+
+    def ratio(self, route: Route) -> float | str:
+        """Travel over the best known at the best profile, or why there is no ratio."""
+        top, travel = self.best_known()
+        mine = profile(self.case.problem, route)
+        if route.violations:
+            return "late"
+        if mine != top:
+            return "serves less" if mine < top else "serves more"
+        if travel == 0:
+            return 1.0
+        return route.travel_minutes / travel
+
+    def engine_ratios(self) -> list[float | str]:
+        return [self.ratio(r.route) for r in self.engine]
+
+
+def run_engine(case: Case, seeds: int) -> list[Run]:
+    runs = []
+    for seed in range(max(1, seeds)):
         t = time.perf_counter()
-        if cache is not None and key in cache:
-            order = cache[key]
-        else:
-            order = reference_order(case.problem, ref_seconds)
-            if cache is not None:
-                cache[key] = order
-        ref_time = time.perf_counter() - t
-        reference = evaluate(case.problem, order)
-    return Result(case, route, seconds, reference, ref_time)
+        route = solve(case.problem, seed=seed)
+        seconds = time.perf_counter() - t
+        check = evaluate(case.problem, route.order)
+        assert check.violations == route.violations, "engine route disagrees with evaluate()"
+        runs.append(Run(route, seconds))
+    return runs
+
+
+def run_peer(
+    case: Case, name: str, solver: Callable[[Problem], list[int]], cache: dict, key: str
+) -> Run | None:
+    """A peer's answer, from the cache when it has one (its time is cached with it)."""
+    if key in cache:
+        entry = cache[key]
+        order, seconds = (entry, 0.0) if isinstance(entry, list) else entry
+    else:
+        t = time.perf_counter()
+        try:
+            order = solver(case.problem)
+        except NotImplementedError:
+            return None
+        seconds = time.perf_counter() - t
+        cache[key] = [order, seconds]
+    return Run(evaluate(case.problem, order), seconds)
+
+
+@contextmanager
+def busy_core(enabled: bool) -> Iterator[None]:
+    """Keep one core busy with another process (a spinning Python) while inside."""
+    if not enabled:
+        yield
+        return
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
 
 
 HEADER = (
-    "| case | stops | engine travel | viol | dropped | engine ms | ref travel | ref viol | ref dropped "
-    "| engine/ref | optimum | engine/opt |"
+    "| case | stops | engine travel (worst) | dropped | engine ms (median) "
+    "| VROOM travel | dropped | VROOM ms | OR-Tools travel | dropped "
+    "| best known | engine/best (mean, worst) | VROOM/best |"
 )
-RULE = "|" + "---|" * 12
+RULE = "|" + "---|" * 13
 
 
-def row(r: Result) -> str:
-    p = r.case.problem
-    ref = r.reference
-    cells = [
-        r.case.name,
-        str(len(p.stops)),
-        f"{r.engine.travel_minutes:.1f}",
-        str(r.engine.violations),
-        dropped_text(p, r.engine),
-        f"{r.seconds * 1000:.0f}",
-    ]
-    if ref is None:
-        cells += ["-", "-", "-", "-"]
+def _fmt_ratio(x: float | str) -> str:
+    return f"{x:.4f}" if isinstance(x, float) else x
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def row(cr: CaseResult) -> str:
+    p = cr.case.problem
+    worst = min(cr.engine, key=lambda r: (profile(p, r.route), -r.route.travel_minutes)).route
+    ratios = cr.engine_ratios()
+    numeric = [x for x in ratios if isinstance(x, float)]
+    if len(numeric) == len(ratios):
+        eng_ratio = f"{sum(numeric) / len(numeric):.4f}, {max(numeric):.4f}"
     else:
-        ratio = r.ratio
-        if ratio is not None:
-            ratio_txt = f"{ratio:.4f}"
-        else:
-            ratio_txt = {1: "serves more", -1: "SERVES LESS", 0: "ref infeasible"}[r.cmp]
-        cells += [f"{ref.travel_minutes:.1f}", str(ref.violations), dropped_text(p, ref), ratio_txt]
-    opt = r.case.optimum
-    cells += [f"{opt:g}", f"{r.engine.travel_minutes / opt:.4f}"] if opt else ["-", "-"]
+        eng_ratio = ", ".join(sorted({_fmt_ratio(x) for x in ratios if isinstance(x, str)}))
+    cells = [
+        cr.case.name,
+        str(len(p.stops)),
+        f"{worst.travel_minutes:.1f}",
+        dropped_text(p, worst),
+        f"{_median([r.seconds for r in cr.engine]) * 1000:.0f}",
+    ]
+    for name in ("VROOM", "OR-Tools"):
+        peer = cr.peers.get(name)
+        if peer is None:
+            cells += ["-", "-"] + (["-"] if name == "VROOM" else [])
+            continue
+        cells += [f"{peer.route.travel_minutes:.1f}", dropped_text(p, peer.route)]
+        if name == "VROOM":
+            cells.append(f"{peer.seconds * 1000:.0f}")
+    top, travel = cr.best_known()
+    vroom = cr.peers.get("VROOM")
+    cells += [
+        f"{travel:.1f}",
+        eng_ratio,
+        _fmt_ratio(cr.ratio(vroom.route)) if vroom else "-",
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
-def summary(results: list[Result]) -> list[str]:
-    lines = []
-    ratios = [r.ratio for r in results if r.ratio is not None]
-    if ratios:
+BANDS = (("<= 20 stops", 0, 20), ("21-50", 21, 50), ("51-150", 51, 150), ("> 150", 151, 10**9))
+
+
+def summary(results: list[CaseResult]) -> list[str]:
+    lines = [
+        "| family | engine/best mean | worst | VROOM/best mean | worst | engine vs VROOM profile (better/equal/worse) | engine runs dropping a stop on a day where all fit | worst spread over seeds |",
+        "|" + "---|" * 8,
+    ]
+    for group in dict.fromkeys(r.case.group for r in results):
+        rows = [r for r in results if r.case.group == group]
+        eng = [x for r in rows for x in r.engine_ratios() if isinstance(x, float)]
+        vro = [
+            x
+            for r in rows
+            if "VROOM" in r.peers
+            for x in [r.ratio(r.peers["VROOM"].route)]
+            if isinstance(x, float)
+        ]
+        cmp = [0, 0, 0]
+        feasible_drops = 0
+        spread = 0.0
+        for r in rows:
+            p = r.case.problem
+            top, _ = r.best_known()
+            for run in r.engine:
+                if "VROOM" in r.peers:
+                    cmp[1 - priority_cmp(p, run.route, r.peers["VROOM"].route)] += 1
+                if sum(top) == len(p.stops) and len(run.route.order) < len(p.stops):
+                    feasible_drops += 1
+            same = [run.route.travel_minutes for run in r.engine if profile(p, run.route) == top]
+            if len(same) > 1 and min(same) > 0:
+                spread = max(spread, max(same) / min(same) - 1)
         lines.append(
-            f"engine/reference travel over {len(ratios)} comparable runs (same priority profile): "
-            f"mean {sum(ratios) / len(ratios):.4f}, worst {max(ratios):.4f}, best {min(ratios):.4f}"
+            f"| {group} | {_mean_txt(eng)} | {_max_txt(eng)} | {_mean_txt(vro)} | {_max_txt(vro)} "
+            f"| {cmp[0]}/{cmp[1]}/{cmp[2]} | {feasible_drops} | {spread * 100:.2f} % |"
         )
-    with_ref = [r for r in results if r.reference is not None]
-    if with_ref:
-        more = sum(1 for r in with_ref if r.cmp > 0)
-        less = sum(1 for r in with_ref if r.cmp < 0)
-        worse_viol = sum(1 for r in with_ref if r.engine.violations > r.reference.violations)
+    lines += [
+        "",
+        "| stops | engine median ms | engine max ms | VROOM median ms | VROOM max ms |",
+        "|---|---|---|---|---|",
+    ]
+    for label, lo, hi in BANDS:
+        rows = [r for r in results if lo <= len(r.case.problem.stops) <= hi]
+        if not rows:
+            continue
+        eng = [run.seconds * 1000 for r in rows for run in r.engine]
+        vro = [r.peers["VROOM"].seconds * 1000 for r in rows if "VROOM" in r.peers]
         lines.append(
-            f"priority profile vs reference over {len(with_ref)} engine runs: {more} better, "
-            f"{len(with_ref) - more - less} equal, {less} worse; "
-            f"runs with more violations than the reference: {worse_viol}"
+            f"| {label} | {_median(eng):.0f} | {max(eng):.0f} | "
+            + (f"{_median(vro):.1f} | {max(vro):.0f} |" if vro else "- | - |")
         )
-    opt = [r.engine.travel_minutes / r.case.optimum for r in results if r.case.optimum]
-    if opt:
-        lines.append(
-            f"engine/published optimum (TSPTW): mean {sum(opt) / len(opt):.4f}, worst {max(opt):.4f}"
-        )
-    for label, lo, hi in (
-        ("<= 20 stops", 0, 20),
-        ("21-50 stops", 21, 50),
-        ("51-150 stops", 51, 150),
-        ("> 150 stops", 151, 10**9),
-    ):
-        times = [r.seconds for r in results if lo <= len(r.case.problem.stops) <= hi]
-        if times:
-            lines.append(
-                f"engine wall time, {label}: max {max(times) * 1000:.0f} ms, mean {sum(times) / len(times) * 1000:.0f} ms"
-            )
     return lines
+
+
+def _mean_txt(xs: list[float]) -> str:
+    return f"{sum(xs) / len(xs):.4f}" if xs else "-"
+
+
+def _max_txt(xs: list[float]) -> str:
+    return f"{max(xs):.4f}" if xs else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -432,14 +680,17 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--ref-seconds", type=float, default=30.0, help="OR-Tools time limit per case (0: skip)"
+        "--ref-seconds",
+        type=float,
+        default=None,
+        help="OR-Tools time limit per case (default 30, 2 with --quick; 0: engine alone)",
     )
     parser.add_argument("--quick", action="store_true", help="2 s reference: a smoke run")
     parser.add_argument("--only", default="", help="run only cases whose name contains this")
     parser.add_argument(
         "--ref-cache",
         type=Path,
-        help="JSON file to reuse reference orders from (and add new ones to)",
+        help="JSON file to reuse the peers' answers from (and add new ones to)",
     )
     parser.add_argument(
         "--seeds",
@@ -447,49 +698,78 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="run the engine with seeds 0..N-1; a row shows the worst run, the summary all runs",
     )
+    parser.add_argument("--no-vroom", action="store_true", help="leave VROOM out")
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="keep one core busy with another process while the engine runs",
+    )
     parser.add_argument(
         "--short-ref",
         action="store_true",
         help="also run OR-Tools with the engine's own time budget (is it worth calling at runtime?)",
     )
     args = parser.parse_args(argv)
-    if args.ref_seconds > 0 and importlib.util.find_spec("ortools") is None:
+    ref_seconds = args.ref_seconds
+    if ref_seconds is None:
+        ref_seconds = 2.0 if args.quick else 30.0
+    if ref_seconds > 0 and importlib.util.find_spec("ortools") is None:
         parser.error(
             "OR-Tools is not installed: .venv/bin/pip install '.[bench]' "
             "(or --ref-seconds 0 to run the engine alone)"
         )
-    cache: dict[str, list[int]] = {}
+    vroom = ref_seconds > 0 and not args.no_vroom
+    if vroom and importlib.util.find_spec("vroom") is None:
+        parser.error(
+            "VROOM (pyvroom) is not installed: .venv/bin/pip install '.[bench]' (or --no-vroom)"
+        )
+    cache: dict = {}
     if args.ref_cache and args.ref_cache.exists():
         cache = json.loads(args.ref_cache.read_text())
-    ref_seconds = 2.0 if args.quick else args.ref_seconds
     cases = [c for c in all_cases() if args.only in c.name]
     print(
         f"# route engine benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()} "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, reference {ref_seconds:g} s, "
-        f"engine seeds {args.seeds}"
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, OR-Tools {ref_seconds:g} s, "
+        f"VROOM {'level 5, 1 thread' if vroom else 'off'}, engine seeds {args.seeds}"
+        f"{', one core kept busy' if args.busy else ''}"
     )
     print(HEADER)
     print(RULE)
     results = []
     for case in cases:
-        runs = []
-        for seed in range(max(1, args.seeds)):
-            runs.append(run_case(case, ref_seconds, partial(solve, seed=seed), cache))
-            if args.ref_cache:
-                args.ref_cache.write_text(json.dumps(cache))
-        results += runs
-        print(row(min(runs, key=badness_order)), flush=True)
+        with busy_core(args.busy):
+            engine_runs = run_engine(case, args.seeds)
+        peers: dict[str, Run] = {}
+        if vroom:
+            found = run_peer(case, "VROOM", vroom_order, cache, f"vroom:{case.name}")
+            if found is not None:
+                peers["VROOM"] = found
+        if ref_seconds > 0:
+            found = run_peer(
+                case,
+                "OR-Tools",
+                partial(reference_order, seconds=ref_seconds),
+                cache,
+                f"{case.name}@{ref_seconds:g}",
+            )
+            if found is not None:
+                peers["OR-Tools"] = found
+        if args.ref_cache:
+            args.ref_cache.write_text(json.dumps(cache))
+        result = CaseResult(case, engine_runs, peers)
+        results.append(result)
+        print(row(result), flush=True)
     print()
     for line in summary(results):
         print(line)
     if args.short_ref:
         print()
-        for line in short_reference(cases, results):
+        for line in short_reference(results):
             print(line)
     return 0
 
 
-def short_reference(cases: list[Case], results: list[Result]) -> list[str]:
+def short_reference(results: list[CaseResult]) -> list[str]:
     """OR-Tools given the engine's budget, against the engine's seed-0 run."""
     lines = [
         "OR-Tools (GLS) with the engine's default time budget, vs the engine (seed 0):",
@@ -498,18 +778,15 @@ def short_reference(cases: list[Case], results: list[Result]) -> list[str]:
         "| engine travel | engine dropped | OR-Tools vs engine |",
         "|" + "---|" * 9,
     ]
-    first = {}
-    for r in results:
-        first.setdefault(r.case.name, r)
     worse = better = 0
-    for case in cases:
-        p = case.problem
+    for r in results:
+        p = r.case.problem
         budget = default_time_limit(len(p.stops))
         t = time.perf_counter()
         order = reference_order(p, budget)
         wall = time.perf_counter() - t
         quick = evaluate(p, order)
-        eng = first[case.name].engine
+        eng = r.engine[0].route
         cmp = priority_cmp(p, quick, eng) if not quick.violations else -1
         if cmp == 0:
             verdict = (
@@ -522,21 +799,16 @@ def short_reference(cases: list[Case], results: list[Result]) -> list[str]:
         worse += cmp < 0
         better += cmp > 0
         lines.append(
-            f"| {case.name} | {len(p.stops)} | {budget * 1000:.0f} | {wall * 1000:.0f} "
+            f"| {r.case.name} | {len(p.stops)} | {budget * 1000:.0f} | {wall * 1000:.0f} "
             f"| {quick.travel_minutes:.1f} | {dropped_text(p, quick)} "
             f"| {eng.travel_minutes:.1f} | {dropped_text(p, eng)} | {verdict} |"
         )
     lines += [
         "",
         f"OR-Tools at the engine's budget serves a worse priority profile in {worse} "
-        f"and a better one in {better} of {len(cases)} cases.",
+        f"and a better one in {better} of {len(results)} cases.",
     ]
     return lines
-
-
-def badness_order(r: Result) -> tuple:
-    """Sort key putting the worst run first: worse priority profile, then longer travel."""
-    return (r.cmp, -(r.ratio or 0.0), -r.engine.travel_minutes)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,13 @@ import random
 import time
 from dataclasses import dataclass
 
+from .budget import now
 from .compiled import Compiled
 from .insertion import fill, squeeze_in, substitute
 from .local_search import Focus, descend
 from .tour import Tour
+
+INF = float("inf")
 
 
 @dataclass
@@ -42,6 +45,40 @@ def neighbours(c: Compiled, count: int = 24) -> dict[int, list[int]]:
     return result
 
 
+def timed_neighbours(c: Compiled, count: int = 12) -> dict[int, list[int]]:
+    """For each candidate, the others it can sit next to most cheaply, windows included.
+
+    ``u`` then ``v`` costs the travel plus the least wait it forces (v opens
+    after u must have left), and is impossible when v closes before u can
+    reach it at the earliest; the better direction counts. Near stops whose
+    windows never meet are left out: they cannot be neighbours in any tour.
+    """
+    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    cands = c.candidates
+    inf = float("inf")
+    result = {}
+    for u in cands:
+        row = cost[u]
+        ready_u, late_u = opn[u] + service[u], close[u] + service[u]
+        scored = []
+        for v in cands:
+            if v == u:
+                continue
+            arr = ready_u + row[v]
+            after = inf if arr > close[v] else row[v] + max(0.0, opn[v] - late_u - row[v])
+            back = cost[v][u]
+            arr = opn[v] + service[v] + back
+            before = (
+                inf if arr > close[u] else back + max(0.0, opn[u] - close[v] - service[v] - back)
+            )
+            score = after if after < before else before
+            if score < inf:
+                scored.append((score, v))
+        scored.sort()
+        result[u] = [v for _, v in scored[:count]]
+    return result
+
+
 def _around(old: list[int], removed: list[int], new: list[int], added: list[int]) -> set[int]:
     """Stops next to where a ruin-and-recreate step cut or inserted: where to look for moves."""
     out: set[int] = set()
@@ -61,6 +98,7 @@ class Search:
         self.c = c
         self.rng = rng
         self.near = neighbours(c)
+        self.granular = timed_neighbours(c)
         self.iterations = 0
         self.trace: list[tuple[int, int, float]] = []  # (iteration, prize, travel) at each new best
 
@@ -74,8 +112,8 @@ class Search:
         c = self.c
         weight = c.weight
         while True:
-            descend(tour, deadline, full=full, focus=focus)
-            if time.perf_counter() > deadline:
+            descend(tour, deadline, full=full, focus=focus, near=self.granular)
+            if now() > deadline:
                 return
             before = tour.route
             served = set(before)
@@ -107,9 +145,10 @@ class Search:
         k = len(route)
         if k == 0:
             return route, []
-        if rng.random() < 0.15:
+        if rng.random() < 0.15 * min(1.0, (40 / k) ** 2):
             # Now and then rebuild the whole day: the only way out of some shapes
             # (a far stop that fits only if the day is swept the other way round).
+            # It costs a construction and a full descent, so big days do it rarely.
             return [], list(route)
         # Large ruins (a quarter to three quarters of the day) escape deep local
         # optima on over-full days; small ones fine-tune. Both are needed.
@@ -168,16 +207,29 @@ class Search:
         parallel = len(pool) <= 40 and rng.random() < 0.3
         return fill(tour, pool, by_shift=rng.random() < 0.5, parallel=parallel, key=key)
 
-    def run(self, route: list[int], deadline: float, max_iterations: int | None = None) -> Solution:
+    def run(
+        self,
+        route: list[int],
+        deadline: float,
+        max_iterations: int | None = None,
+        wall_deadline: float = INF,
+    ) -> Solution:
+        """Search from ``route`` until the CPU ``deadline`` (:func:`budget.now`), the
+        ``wall_deadline`` (``time.perf_counter``), ``max_iterations``, or stagnation."""
         c = self.c
         tour = Tour(c, route)
-        self.polish(tour, deadline)
+        # The first full descent and the insertions after it ignore the clock: a
+        # busy machine must not hand back a day with stops given up half-way.
+        self.polish(tour, INF)
         current = best = self.snapshot(tour)
-        began = time.perf_counter()
+        began = now()
         span = max(deadline - began, 1e-9)
         stale = 0
-        while time.perf_counter() < deadline:
+        last_gain = 0
+        while now() < deadline and time.perf_counter() < wall_deadline:
             if max_iterations is not None and self.iterations >= max_iterations:
+                break
+            if self.iterations - last_gain >= patience(last_gain):
                 break
             self.iterations += 1
             kept, removed = self.ruin(current.route)
@@ -188,26 +240,23 @@ class Search:
             self.polish(
                 tour,
                 deadline,
-                full=False,
                 focus=Focus(_around(current.route, removed, tour.route, added)),
             )
             cand = self.snapshot(tour)
-            if cand.route != best.route and (
-                cand.prize > best.prize
-                or (cand.prize == best.prize and cand.travel < best.travel * 1.01)
-            ):
-                # Worth the expensive neighbourhoods only when it may become the best.
+            if cand.better_than(best):
+                # Worth the unfocused neighbourhoods only when it is a new best.
                 self.polish(tour, deadline)
                 cand = self.snapshot(tour)
             if max_iterations is not None:
                 progress = self.iterations / max_iterations  # reproducible: no clock in the loop
             else:
-                progress = (time.perf_counter() - began) / span
+                progress = (now() - began) / span
             threshold = 0.02 * best.travel / max(1, len(best.route)) * (1.0 - progress)
             if cand.better_than(best):
                 best = cand
                 self.trace.append((self.iterations, best.prize, best.travel))
                 stale = 0
+                last_gain = self.iterations
             else:
                 stale += 1
             if cand.prize > current.prize or (
@@ -217,3 +266,14 @@ class Search:
             if stale > 30:
                 current, stale = best, 0
         return best
+
+
+# Stagnation: stop after this many iterations without a new best, or as many as
+# it took to find the current best if that is more (the search gets as long
+# again as its last success needed). Measured on days of up to 20 stops; see
+# docs/benchmarks.md.
+PATIENCE = 100
+
+
+def patience(last_gain: int) -> int:
+    return max(PATIENCE, last_gain)

@@ -14,8 +14,9 @@ candidate costs a constant number of operations.
 
 from __future__ import annotations
 
-import time
+from functools import partial
 
+from .budget import now
 from .tour import Tour
 
 IMPROVES = 1e-6  # minutes; smaller gains are float noise and could loop forever
@@ -84,7 +85,7 @@ def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = Non
     moves = 0
     i = 1
     while i + length - 1 <= len(tour.seq) - 2:
-        if time.perf_counter() > deadline:
+        if not i & 15 and now() > deadline:
             break
         seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
         if focus is not None and seq[i] not in focus.scan:
@@ -213,6 +214,126 @@ def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = Non
     return moves
 
 
+def _moved_fits(tour: Tour, i: int, j: int, p: int, piece: list[int]) -> bool:
+    """Is the tour feasible with seq[i..j] taken out and ``piece`` put after position p?
+
+    Exact: the stops that the move shifts are timed one by one until their
+    schedule meets the old one (usually after a few steps).
+    """
+    c = tour.c
+    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    seq, dep, start, latest = tour.seq, tour.dep, tour.start, tour.latest
+    before, after = seq[i - 1], seq[j + 1]
+    if p > j:
+        # Forwards: after .. seq[p] move earlier.
+        t, prev = dep[i - 1], before
+        for q in range(j + 1, p + 1):
+            w = seq[q]
+            arr = t + cost[prev][w]
+            st = arr if arr > opn[w] else opn[w]
+            if st > close[w]:
+                return False
+            if st == start[q]:
+                t = dep[p]
+                break
+            t = st + service[w]
+            prev = w
+        return _fits(cost, opn, close, service, t, seq[p], piece, seq[p + 1], latest[p + 1])
+    # Backwards: the piece goes after seq[p], then seq[p+1] .. before shift later.
+    t, prev = dep[p], seq[p]
+    for w in piece:
+        arr = t + cost[prev][w]
+        st = arr if arr > opn[w] else opn[w]
+        if st > close[w]:
+            return False
+        t = st + service[w]
+        prev = w
+    for q in range(p + 1, i):
+        w = seq[q]
+        arr = t + cost[prev][w]
+        st = arr if arr > opn[w] else opn[w]
+        if st > close[w]:
+            return False
+        if st == start[q]:
+            t = dep[i - 1]
+            break
+        t = st + service[w]
+        prev = w
+    return t + cost[before][after] <= latest[j + 1]
+
+
+def relocate_near(
+    tour: Tour,
+    length: int,
+    deadline: float,
+    near: dict[int, list[int]],
+    focus: Focus | None = None,
+) -> int:
+    """:func:`relocate` restricted to places next to a neighbour of the stretch's ends.
+
+    A granular neighbourhood (Toth and Vigo 2003): a stretch is only tried
+    right after or before one of the nearest stops of its first or last stop,
+    so a scan costs O(neighbours) instead of O(tour). The time check stays
+    exact: only a move that gains is timed, by walking the stops it shifts
+    until their schedule meets the old one (usually a few steps).
+    """
+    cost = tour.c.cost
+    moves = 0
+    i = 1
+    while i + length - 1 <= len(tour.seq) - 2:
+        if not i & 15 and now() > deadline:
+            break
+        seq = tour.seq
+        if focus is not None and seq[i] not in focus.scan:
+            i += 1
+            continue
+        fwd, bwd, pos = tour.fwd, tour.bwd, tour.pos
+        j = i + length - 1
+        first, last = seq[i], seq[j]
+        before, after = seq[i - 1], seq[j + 1]
+        cut = cost[before][first] + cost[last][after] - cost[before][after]
+        rev_inner = (bwd[j] - bwd[i]) - (fwd[j] - fwd[i]) if length > 1 else 0.0
+        stretch = seq[i : j + 1]
+        backwards = stretch[::-1]
+        at_first = [pos[w] for w in near[first] if w in pos]
+        at_last = at_first if length == 1 else [pos[w] for w in near[last] if w in pos]
+        best_gain = IMPROVES
+        best: tuple[int, bool] | None = None
+        # (positions, offset, reversed): after a neighbour of first, before one of
+        # last, and for longer stretches the reversed piece the other way round.
+        options = [(at_first, 0, False), (at_last, -1, False)]
+        if length > 1:
+            options += [(at_first, -1, True), (at_last, 0, True)]
+        for places, offset, reverse in options:
+            for q in places:
+                p = q + offset
+                if i - 1 <= p <= j:
+                    continue  # the stretch's own place, or inside it
+                v, nxt = seq[p], seq[p + 1]
+                if reverse:
+                    gain = cut + cost[v][nxt] - cost[v][last] - cost[first][nxt] - rev_inner
+                else:
+                    gain = cut + cost[v][nxt] - cost[v][first] - cost[last][nxt]
+                if gain > best_gain and _moved_fits(
+                    tour, i, j, p, backwards if reverse else stretch
+                ):
+                    best_gain, best = gain, (p, reverse)
+        if best is None:
+            i += 1
+            continue
+        p, reverse = best
+        if focus is not None:
+            focus.mark((before, after, seq[p], seq[p + 1], *stretch))
+        piece = backwards if reverse else stretch
+        route = seq[1:-1]
+        del route[i - 1 : j]
+        at = p - length if p > j else p
+        route[at:at] = piece
+        _apply(tour, route)
+        moves += 1
+    return moves
+
+
 def exchange(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     """Swap two stops."""
     c = tour.c
@@ -220,7 +341,7 @@ def exchange(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     moves = 0
     i = 1
     while i < len(tour.seq) - 2:
-        if time.perf_counter() > deadline:
+        if not i & 15 and now() > deadline:
             break
         seq, dep, latest = tour.seq, tour.dep, tour.latest
         if focus is not None and seq[i] not in focus.scan:
@@ -300,7 +421,7 @@ def two_opt(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     moves = 0
     i = 1
     while i < len(tour.seq) - 2:
-        if time.perf_counter() > deadline:
+        if not i & 15 and now() > deadline:
             break
         seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
         if focus is not None and seq[i] not in focus.scan:
@@ -352,7 +473,17 @@ def two_opt(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     return moves
 
 
-def descend(tour: Tour, deadline: float, *, full: bool = True, focus: Focus | None = None) -> None:
+GRANULAR_FROM = 40  # tours at least this long use the neighbour-list relocation
+
+
+def descend(
+    tour: Tour,
+    deadline: float,
+    *,
+    full: bool = True,
+    focus: Focus | None = None,
+    near: dict[int, list[int]] | None = None,
+) -> None:
     """Apply improving moves until none is left (or time runs out).
 
     ``full`` adds relocation of 2- and 3-stop stretches (or-opt), the most
@@ -360,13 +491,17 @@ def descend(tour: Tour, deadline: float, *, full: bool = True, focus: Focus | No
     stops are tried, and each round looks only at the stops the previous
     round changed, so a local change costs a local search.
     """
-    while time.perf_counter() < deadline:
-        moved = relocate(tour, 1, deadline, focus)
+    while now() < deadline:
+        if near is not None and tour.size >= GRANULAR_FROM:
+            move = partial(relocate_near, near=near)
+        else:
+            move = relocate
+        moved = move(tour, 1, deadline, focus=focus)
         moved += two_opt(tour, deadline, focus)
         moved += exchange(tour, deadline, focus)
         if full:
-            moved += relocate(tour, 2, deadline, focus)
-            moved += relocate(tour, 3, deadline, focus)
+            moved += move(tour, 2, deadline, focus=focus)
+            moved += move(tour, 3, deadline, focus=focus)
         if not moved:
             return
         if focus is not None:

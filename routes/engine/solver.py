@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Sequence
 
-from .budget import default_time_limit
+from .budget import WALL_FACTOR, default_time_limit, now
 from .compiled import Compiled, compile_problem, reachable_alone
 from .ils import Search, Solution
 from .insertion import fill, insert_at
@@ -79,13 +79,14 @@ def _optimise(
     seed: int,
     max_iterations: int | None,
 ) -> Route:
-    began = time.perf_counter()
+    began, began_wall = now(), time.perf_counter()
     matrix = check_problem(problem)
     reachable = reachable_alone(problem, matrix)
     rng = random.Random(seed)
     n_cand = sum(reachable)
     limit = default_time_limit(n_cand) if time_limit is None else max(0.0, time_limit)
     deadline = began + limit
+    wall_deadline = began_wall + WALL_FACTOR * limit
 
     heads: list[int | None] = [None]
     if problem.start is None and problem.return_to_start:
@@ -99,7 +100,7 @@ def _optimise(
     assert best is not None
     c, tour = best
     if c.candidates:
-        found = Search(c, rng).run(tour.route, deadline, max_iterations)
+        found = Search(c, rng).run(tour.route, deadline, max_iterations, wall_deadline)
     else:
         found = Solution(tour.route, 0, tour.travel)
     order = ([c.head] if c.head is not None else []) + found.route

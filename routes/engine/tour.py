@@ -7,7 +7,8 @@ For positions ``p`` of ``seq = [D, s1, ..., sk, D]`` it keeps
   sequence feasible (Savelsbergh's backward pass). A changed prefix that
   reaches an unchanged suffix at ``q`` no later than ``latest[q]`` is feasible;
 * ``fwd[p]``/``bwd[p]``: prefix sums of arc costs walked forwards/backwards, so
-  the cost of reversing any stretch is two subtractions.
+  the cost of reversing any stretch is two subtractions;
+* ``pos[v]``: the position of stop ``v`` (for moves that start from a stop's neighbours).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .compiled import Compiled
 
 
 class Tour:
-    __slots__ = ("c", "seq", "start", "dep", "latest", "fwd", "bwd", "room")
+    __slots__ = ("c", "seq", "start", "dep", "latest", "fwd", "bwd", "room", "pos")
 
     def __init__(self, c: Compiled, route: list[int]) -> None:
         self.c = c
@@ -66,6 +67,8 @@ class Tour:
             fwd,
             bwd,
         )
+        # Where each stop stands (the origin D appears twice; nothing looks it up).
+        self.pos = {v: p for p, v in enumerate(seq)}
         # The most any gap can be delayed: waiting at p absorbs delay, plus p's own slack.
         room = 0.0
         for p in range(1, m):
