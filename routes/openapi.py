@@ -16,7 +16,7 @@ ROUTE_RESPONSE: dict[str, Any] = {
     "required": ["id", "model_used", "locations", "stops", "skipped", "attempts"],
     "properties": {
         "id": {"type": "integer"},
-        "status": {"type": "string", "enum": ["done", "failed"]},
+        "status": {"type": "string", "enum": ["done", "failed", "cancelled"]},
         "model_used": {"type": "string", "enum": ["qwen", "tpro", "llama", "greedy"]},
         "fallback_reason": {
             "type": ["string", "null"],
@@ -59,6 +59,16 @@ ROUTE_RESPONSE: dict[str, Any] = {
             "type": "integer",
             "description": "Window or day-end breaches (0 = feasible).",
         },
+        "as_entered": {
+            "type": "object",
+            "description": "The same day driven in the request's own order, for comparison.",
+            "properties": {
+                "total_distance_km": {"type": "number"},
+                "total_travel_minutes": {"type": "number"},
+                "total_time_hours": {"type": "number"},
+                "violations": {"type": "integer"},
+            },
+        },
         "attempts": {
             "type": "array",
             "items": {
@@ -73,12 +83,31 @@ ROUTE_RESPONSE: dict[str, Any] = {
                             "timeout",
                             "not_found",
                             "refused_memory",
+                            "context_overflow",
                             "error",
                             "unavailable",
+                            "skipped",
+                            "cancelled",
                         ],
                     },
                     "reason": {"type": ["string", "null"]},
                     "duration_ms": {"type": "number"},
+                    "load_ms": {"type": ["number", "null"], "description": "Model load time."},
+                    "prompt_ms": {"type": ["number", "null"], "description": "Prompt reading."},
+                    "generation_ms": {"type": ["number", "null"]},
+                    "prompt_tokens": {"type": ["integer", "null"]},
+                    "completion_tokens": {"type": ["integer", "null"]},
+                    "tokens_per_second": {"type": ["number", "null"]},
+                    "route_km": {
+                        "type": ["object", "null"],
+                        "description": "What the model contributed: km of its raw order, after "
+                        "repair, and of the algorithm's own route.",
+                        "properties": {
+                            "proposal": {"type": ["number", "null"]},
+                            "final": {"type": ["number", "null"]},
+                            "algorithm": {"type": ["number", "null"]},
+                        },
+                    },
                 },
             },
         },

@@ -149,3 +149,68 @@ def test_a_remote_server_that_is_down_is_an_error_naming_it(post_json, monkeypat
 
     assert response.status_code == 503
     assert "127.0.0.1:9" in response.json()["error"]
+
+
+def test_the_answer_carries_each_attempts_timings_and_what_the_model_contributed(
+    post_json, slot_with_model
+):
+    slot_with_model("qwen")
+
+    attempt = _attempts(post_json("/optimize", SIX_POINTS).json())["qwen"]
+
+    assert attempt["load_ms"] > 0 and attempt["prompt_ms"] > 0
+    assert attempt["prompt_tokens"] > 0 and attempt["completion_tokens"] > 0
+    assert attempt["tokens_per_second"] > 0
+    km = attempt["route_km"]
+    assert km["proposal"] > 0 and km["algorithm"] > 0
+    assert km["final"] <= km["proposal"] + 1e-6  # repair and improvement never lengthen it
+
+
+def test_a_run_writes_its_progress_as_it_goes_and_ends_with_none(slot_with_model, monkeypatch):
+    import routes.optimize
+    from routes.optimize import RunProgress, create_run, execute
+    from routes.schema import parse_request
+
+    slot_with_model("qwen")
+    run = create_run(parse_request(SIX_POINTS), only=None, fallback=True)
+    steps = []
+
+    class Recording(RunProgress):
+        def step(self, slot, phase, **details):
+            steps.append((slot, phase))
+            super().step(slot, phase, **details)
+
+    monkeypatch.setattr(routes.optimize, "RunProgress", Recording)
+    run = execute(run)
+
+    phases = [phase for slot, phase in steps if slot == "qwen"]
+    assert phases[:2] == ["starting", "waiting"]
+    assert {"prompt", "generating", "checking"} <= set(phases)
+    assert run.progress == {} and run.status == "done"
+    assert run.attempts.get().slot == "qwen"
+
+
+def test_cancelling_while_the_model_generates_stops_it_and_keeps_what_was_done(
+    slot_with_model, monkeypatch
+):
+    import routes.optimize
+    from routes.optimize import RunProgress, create_run, execute
+    from routes.schema import parse_request
+
+    slot_with_model("qwen")
+    run = create_run(parse_request(SIX_POINTS), only=None, fallback=True)
+
+    class CancelAfterTwoTokens(RunProgress):
+        def tokens(self, slot, count, tokens_per_second):
+            if count == 2:  # the user presses Cancel while the answer is being written
+                RouteRun.objects.filter(pk=self.run.pk).update(cancel_requested=True)
+                self._checked = 0.0
+            super().tokens(slot, count, tokens_per_second)
+
+    monkeypatch.setattr(routes.optimize, "RunProgress", CancelAfterTwoTokens)
+    run = execute(run)
+
+    assert run.status == "cancelled"
+    attempt = run.attempts.get()
+    assert attempt.slot == "qwen" and attempt.status == "cancelled"
+    assert "cancelled while generating" in attempt.reason
