@@ -188,6 +188,13 @@ class RouteRunQuerySet(models.QuerySet):
     def unfinished(self) -> RouteRunQuerySet:
         return self.filter(status__in=RouteRun.UNFINISHED)
 
+    def queued(self) -> RouteRunQuerySet:
+        return self.filter(status=RouteRun.Status.QUEUED)
+
+    def running_on_workers(self) -> RouteRunQuerySet:
+        """Running runs that a task worker claimed (inline runs name no worker)."""
+        return self.filter(status=RouteRun.Status.RUNNING).exclude(worker="")
+
 
 class RouteRun(models.Model):
     """One optimization: the request as sent, the route that came back and how it was made.
@@ -204,6 +211,11 @@ class RouteRun(models.Model):
         CANCELLED = "cancelled", _("cancelled")
 
     UNFINISHED = (Status.QUEUED, Status.RUNNING)
+
+    # Why a run ended without an answer when its worker did: the API answers these with 500.
+    WORKER_LOST = "the worker running it stopped (killed or crashed) at about {time}; run it again"
+    WORKER_STOPPED = "the worker was stopped before the run finished; run it again"
+    NO_WORKER = "no task worker is running (start it with scripts/run or manage.py worker)"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -235,6 +247,8 @@ class RouteRun(models.Model):
     # What the worker is doing now: {"slot", "phase", "tokens", "tokens_per_second", ...}.
     progress = models.JSONField(default=dict, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # The task worker (routes.Worker name, "host:pid") that claimed it; empty for inline runs.
+    worker = models.CharField(max_length=200, blank=True)
 
     objects = RouteRunQuerySet.as_manager()
 
@@ -255,6 +269,22 @@ class RouteRun(models.Model):
         self.finished_at = timezone.now()
         self.progress = {}
         self.save(update_fields=["status", "error", "finished_at", "progress"])
+
+    @property
+    def lost_its_worker(self) -> bool:
+        prefix = self.WORKER_LOST.split("{")[0]
+        return self.error.startswith((prefix, self.WORKER_STOPPED, self.NO_WORKER))
+
+    def fail_unless_finished(self, reason: str, *, status: str | None = None) -> bool:
+        """Fail the run if it is still queued or running (or still in `status`); False when
+        it had ended, or moved on, in the meantime. One conditional update, so a worker
+        finishing the run at the same moment is never overwritten."""
+        statuses = [status] if status else list(self.UNFINISHED)
+        updated = RouteRun.objects.filter(pk=self.pk, status__in=statuses).update(
+            status=self.Status.FAILED, error=reason, finished_at=timezone.now(), progress={}
+        )
+        self.refresh_from_db()
+        return bool(updated)
 
     def request_cancel(self) -> bool:
         """Ask the worker to stop this run; a queued run is cancelled at once. False when the

@@ -7,6 +7,8 @@ this process when T2_OPTIMIZE_INLINE is on), and saved with its attempts in one 
 from __future__ import annotations
 
 import logging
+import math
+import statistics
 import time
 from typing import Any
 
@@ -41,6 +43,25 @@ class RunCrashed(Exception):
     def __init__(self, run: RouteRun):
         super().__init__(run.error)
         self.run = run
+
+
+class NoWorker(Exception):
+    """No task worker is running to take the run (HTTP 503); the run is failed, not left queued."""
+
+    def __init__(self, run: RouteRun):
+        super().__init__(run.error)
+        self.run = run
+
+
+class QueueFull(Exception):
+    """T2_MAX_QUEUED runs are waiting already (HTTP 503 with Retry-After); nothing was saved."""
+
+    def __init__(self, waiting: int, retry_after: int):
+        super().__init__(
+            f"{waiting} runs are waiting for the worker already (the limit is "
+            f"{settings.T2_MAX_QUEUED}); try again in {retry_after} s"
+        )
+        self.retry_after = retry_after
 
 
 class RunNotFinished(Exception):
@@ -146,11 +167,15 @@ class RunProgress(Progress):
         return self._cancelled
 
 
-def execute(run: RouteRun) -> RouteRun:
-    """Run the chain for a stored run; each attempt is saved as it ends, the outcome at the end."""
+def execute(run: RouteRun, *, worker: str = "") -> RouteRun:
+    """Run the chain for a stored run; each attempt is saved as it ends, the outcome at the end.
+
+    `worker` names the task worker that claims it, so that the run can be failed if that
+    worker dies with it (routes.tasks.fail_runs_of_lost_workers).
+    """
     started = time.perf_counter()
     claimed = RouteRun.objects.filter(pk=run.pk, status=RouteRun.Status.QUEUED).update(
-        status=RouteRun.Status.RUNNING, started_at=timezone.now()
+        status=RouteRun.Status.RUNNING, started_at=timezone.now(), worker=worker
     )
     if not claimed:  # cancelled while queued, or taken already
         run.refresh_from_db()
@@ -167,6 +192,11 @@ def execute(run: RouteRun) -> RouteRun:
     except Exception as exc:
         # A bug must not leave the run "running" for a caller waiting on it.
         run.mark_failed(f"internal error: {type(exc).__name__}: {exc}")
+        raise
+    except BaseException:
+        # SystemExit or KeyboardInterrupt: the worker was told to stop now (a second SIGTERM or
+        # Ctrl-C, or its own stop deadline; see the worker command).
+        run.mark_failed(RouteRun.WORKER_STOPPED)
         raise
 
     run.duration_ms = int((time.perf_counter() - started) * 1000)
@@ -189,17 +219,64 @@ def execute(run: RouteRun) -> RouteRun:
     return run
 
 
+WORKER_CHECK_SECONDS = 1.0
+
+
 def wait_for(run: RouteRun, timeout: float) -> RouteRun:
-    deadline = time.monotonic() + timeout
+    """Wait for the worker to finish the run; raises RunNotFinished after `timeout` seconds.
+
+    While waiting it checks, every WORKER_CHECK_SECONDS, that someone will finish the run: a
+    running run whose worker is gone is failed (the caller gets the reason at once), and a run
+    still queued after T2_WORKER_GRACE_SECONDS with no worker alive is failed with NoWorker.
+    """
+    from routes.tasks import a_worker_is_alive, fail_runs_of_lost_workers
+
+    started = time.monotonic()
+    deadline = started + timeout
+    checked = started
     delay = 0.05
     while True:
         run.refresh_from_db()
         if run.is_finished:
             return run
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             raise RunNotFinished(run, timeout)
+        if not settings.T2_OPTIMIZE_INLINE and now - checked >= WORKER_CHECK_SECONDS:
+            checked = now
+            if run.status == RouteRun.Status.RUNNING and run.worker:
+                if fail_runs_of_lost_workers(run.worker):
+                    continue
+            elif (
+                run.status == RouteRun.Status.QUEUED
+                and now - started >= settings.T2_WORKER_GRACE_SECONDS
+                and not a_worker_is_alive()
+                and run.fail_unless_finished(RouteRun.NO_WORKER, status=RouteRun.Status.QUEUED)
+            ):
+                raise NoWorker(run)
         time.sleep(delay)
         delay = min(delay * 1.5, 0.5)
+
+
+def retry_after_seconds() -> int:
+    """When a place in the queue should be free: about one run's time (the median of the last
+    20), between 1 and 60 s."""
+    recent = RouteRun.objects.filter(
+        status=RouteRun.Status.DONE, duration_ms__isnull=False
+    ).order_by("-id")
+    durations = list(recent.values_list("duration_ms", flat=True)[:20])
+    if not durations:
+        return 10
+    return min(60, max(1, math.ceil(statistics.median(durations) / 1000)))
+
+
+def check_queue() -> None:
+    """Raise QueueFull when T2_MAX_QUEUED runs wait already (the worker is behind: a caller
+    is better told at once than left to time out). Counted, then created: two requests at the
+    same moment may pass the limit by one each, which is harmless."""
+    waiting = RouteRun.objects.queued().count()
+    if waiting >= settings.T2_MAX_QUEUED:
+        raise QueueFull(waiting, retry_after_seconds())
 
 
 def submit(
@@ -210,7 +287,12 @@ def submit(
     owner=None,
     location_set: LocationSet | None = None,
 ) -> RouteRun:
-    """Create the run and have it executed: inline here, or queued for the task worker."""
+    """Create the run and have it executed: inline here, or queued for the task worker.
+
+    Raises QueueFull (and saves nothing) when T2_MAX_QUEUED runs are waiting already.
+    """
+    if not settings.T2_OPTIMIZE_INLINE:
+        check_queue()
     run = create_run(request, only=only, fallback=fallback, owner=owner, location_set=location_set)
     if settings.T2_OPTIMIZE_INLINE:
         try:
@@ -230,12 +312,16 @@ def optimize(
     """Plan the route and return the finished run (the API waits for it).
 
     Raises SlotUnavailable when `only` names a slot that could not answer and fallback is off,
-    RunNotFinished when the worker did not finish in T2_RUN_WAIT_SECONDS.
+    RunCrashed when the run failed for another reason (a bug, its worker died), QueueFull and
+    NoWorker when no worker will take it, RunNotFinished when the worker did not finish in
+    T2_RUN_WAIT_SECONDS.
     """
     run = submit(request, only=only, fallback=fallback, owner=owner)
     run = wait_for(run, settings.T2_RUN_WAIT_SECONDS)
     if run.status == RouteRun.Status.FAILED:
-        raise RunCrashed(run) if run.error.startswith("internal error") else SlotUnavailable(run)
+        if run.error.startswith("internal error") or run.lost_its_worker:
+            raise RunCrashed(run)
+        raise SlotUnavailable(run)
     return run
 
 

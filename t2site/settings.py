@@ -251,6 +251,12 @@ T2_RUN_WAIT_SECONDS = envfloat("T2_RUN_WAIT_SECONDS", 600, minimum=1)
 # The task worker writes a heartbeat this often; one silent for T2_WORKER_STALE_SECONDS is gone.
 T2_WORKER_HEARTBEAT_SECONDS = envfloat("T2_WORKER_HEARTBEAT_SECONDS", 2, minimum=0.1)
 T2_WORKER_STALE_SECONDS = envfloat("T2_WORKER_STALE_SECONDS", 10, minimum=1)
+# A run still queued this long (seconds) with no worker alive is failed: the API answers 503.
+T2_WORKER_GRACE_SECONDS = envfloat("T2_WORKER_GRACE_SECONDS", 3, minimum=0)
+# Runs waiting for the worker beyond this number are refused at once (503 with Retry-After).
+T2_MAX_QUEUED = envint("T2_MAX_QUEUED", 50, minimum=1)
+# On SIGTERM the worker finishes the run in hand for at most this long, then fails it.
+T2_WORKER_STOP_SECONDS = envfloat("T2_WORKER_STOP_SECONDS", 20, minimum=0)
 # Imports: the largest file accepted (bytes); rows are limited by T2_MAX_LOCATIONS.
 T2_MAX_IMPORT_BYTES = envint("T2_MAX_IMPORT_BYTES", 2_000_000, minimum=1024)
 

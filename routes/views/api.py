@@ -20,7 +20,15 @@ from accounts.bearer import InvalidToken, authenticate_bearer, csrf_failure
 from llm.models import ModelSlot
 from routes.forms import RunFilterForm
 from routes.models import RouteRun
-from routes.optimize import RunCrashed, RunNotFinished, SlotUnavailable, optimize, run_json
+from routes.optimize import (
+    NoWorker,
+    QueueFull,
+    RunCrashed,
+    RunNotFinished,
+    SlotUnavailable,
+    optimize,
+    run_json,
+)
 from routes.schema import OptimizeRequest, RequestError, parse_request
 
 
@@ -127,6 +135,12 @@ def _optimize(request: HttpRequest, caller, *, only: str | None, fallback: bool)
             "attempts": [a.as_json() for a in exc.run.attempts.all()],
         }
         return JsonResponse(payload, status=503, json_dumps_params={"ensure_ascii": False})
+    except QueueFull as exc:
+        response = _error(503, str(exc))
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    except NoWorker as exc:
+        return _error(503, exc.run.error)
     except RunNotFinished as exc:
         return _error(504, str(exc))
     except RunCrashed as exc:

@@ -17,7 +17,7 @@ from llm.models import ModelSlot
 from routes import exporting
 from routes.forms import CompareForm, HistoryFilterForm, OptimizeForm
 from routes.models import LocationSet, RouteRun, Worker
-from routes.optimize import run_json, submit
+from routes.optimize import QueueFull, run_json, submit
 from routes.schema import RequestError, parse_request
 
 PHASE_LABELS = {
@@ -50,13 +50,21 @@ def set_optimize(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, f"{error['field']}: {error['message']}")
         return redirect("set", pk=pk)
     only = form.cleaned_data["model"] or None
-    run = submit(
-        body,
-        only=only,
-        fallback=form.cleaned_data["fallback"] or only is None,
-        owner=request.user,
-        location_set=location_set,
-    )
+    try:
+        run = submit(
+            body,
+            only=only,
+            fallback=form.cleaned_data["fallback"] or only is None,
+            owner=request.user,
+            location_set=location_set,
+        )
+    except QueueFull as exc:
+        messages.error(
+            request,
+            _("Too many routes are waiting to be planned; try again in %(seconds)s s.")
+            % {"seconds": exc.retry_after},
+        )
+        return redirect("set", pk=pk)
     return redirect("run", pk=run.pk)
 
 

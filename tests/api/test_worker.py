@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.management import call_command
 
@@ -28,9 +30,28 @@ def test_a_submitted_run_waits_in_the_queue_until_the_worker_runs_it(client, set
     assert sorted(answer["locations"]) == ["loc_1", "loc_2"]
 
 
-def test_without_a_worker_the_api_says_so_instead_of_hanging(post_json, settings):
+def test_without_a_worker_the_api_answers_503_at_once_instead_of_hanging(post_json, settings):
+    settings.T2_OPTIMIZE_INLINE = False
+    settings.T2_WORKER_GRACE_SECONDS = 0
+
+    started = time.monotonic()
+    response = post_json("/optimize", seed_example())
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "no task worker is running (start it with scripts/run or manage.py worker)"
+    }
+    assert time.monotonic() - started < 3
+    # Failed, not left queued for a worker that may start much later.
+    run = RouteRun.objects.get()
+    assert run.status == RouteRun.Status.FAILED
+    assert run.error == RouteRun.NO_WORKER
+
+
+def test_a_worker_that_does_not_finish_in_time_gets_a_504(post_json, settings):
     settings.T2_OPTIMIZE_INLINE = False
     settings.T2_RUN_WAIT_SECONDS = 0.5
+    settings.T2_WORKER_GRACE_SECONDS = 60  # not long enough to ask whether a worker is alive
 
     response = post_json("/optimize", seed_example())
 
