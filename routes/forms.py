@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from llm.chain import GREEDY
+from routes.messages import translate_schema_message
 from routes.schema import RequestError, parse_request
 
 
@@ -37,7 +38,23 @@ def _schema_errors(form: forms.Form, errors: list[dict[str, str]], prefix: str) 
     for error in errors:
         field = error["field"].removeprefix(prefix)
         field = {"ID": "ident", "start": "start_location"}.get(field, field)
-        form.add_error(field if field in form.fields else None, error["message"])
+        message = translate_schema_message(error["message"])
+        form.add_error(field if field in form.fields else None, message)
+
+
+def clock_input() -> forms.TextInput:
+    """A 24-hour "HH:MM" field. Not type="time": browsers show that in 12 hours with AM/PM in
+    English locales, and planners read opening hours in 24."""
+    return forms.TextInput(
+        attrs={
+            "inputmode": "numeric",
+            "pattern": "([01][0-9]|2[0-3]):[0-5][0-9]",
+            "placeholder": "09:00",
+            "maxlength": "5",
+            "size": "5",
+            "autocomplete": "off",
+        }
+    )
 
 
 class LocationSetForm(forms.Form):
@@ -66,7 +83,7 @@ class LocationForm(forms.Form):
             for field in self.fields.values():
                 field.widget.attrs["form"] = html_form
         for name in ("time_window_start", "time_window_end"):
-            self.fields[name].widget = forms.TimeInput(attrs={"type": "time"})
+            self.fields[name].widget = clock_input()
         for name in ("lat", "lon"):
             self.fields[name].widget.attrs.update({"step": "any", "inputmode": "decimal"})
 
@@ -131,7 +148,7 @@ class ConstraintsForm(forms.Form):
             (ident, f"{ident} — {name}" if name else ident) for ident, name in idents
         ]
         for name in ("start_time", "end_time"):
-            self.fields[name].widget = forms.TimeInput(attrs={"type": "time"})
+            self.fields[name].widget = clock_input()
         for name in ("speed_kmh", "detour_factor", "visit_minutes", "cost_per_km_rub"):
             self.fields[name].widget.attrs.update({"step": "any", "inputmode": "decimal"})
 

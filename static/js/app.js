@@ -72,6 +72,14 @@
     }
   });
 
+  // --- data-print: a button that prints the page (the print stylesheet makes a route sheet) --
+  document.addEventListener("click", function (evt) {
+    const button = evt.target.closest && evt.target.closest("[data-print]");
+    if (!button) return;
+    evt.preventDefault();
+    window.print();
+  });
+
   // --- data-copy ----------------------------------------------------------------------------
   function copyText(text) {
     if (navigator.clipboard && window.isSecureContext) {
