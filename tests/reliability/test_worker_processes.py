@@ -1,0 +1,93 @@
+"""A real task worker killed or stopped in the middle of a run, with gunicorn in front: the run
+ends failed with the reason, and whoever waits on it hears within seconds.
+
+The run is made slow for a real reason: the qwen slot points at a loopback model server that
+takes its time to answer (tests/reliability/conftest.py).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.factories import seed_example
+from tests.reliability.conftest import wait_until
+
+pytestmark = pytest.mark.processes
+
+
+def test_a_worker_killed_mid_run_fails_the_run_and_its_caller_hears_within_seconds(
+    service, slow_model
+):
+    worker = service.worker(QWEN_API_ENDPOINT=slow_model.url)
+    name = service.wait_for_worker(worker)
+    service.web()
+    call = service.optimize(seed_example())
+    assert slow_model.asked.wait(60), service.tail()  # the worker is inside the run
+
+    killed = time.monotonic()
+    worker.send_signal(signal.SIGKILL)  # as the kernel's OOM killer does
+    worker.wait()
+    call.wait(30)
+    answered = time.monotonic() - killed
+
+    assert call.status == 500
+    assert "the worker running it stopped (killed or crashed) at about" in call.answer["error"]
+    assert "run it again" in call.answer["error"]
+    assert answered < 5, f"answered {answered:.1f} s after the kill"
+    [run] = service.runs()
+    assert run["status"] == "failed" and run["worker"] == name
+    assert run["error"].startswith("the worker running it stopped")
+
+
+def test_a_live_worker_fails_the_run_of_a_killed_one_with_its_next_beat(service, slow_model):
+    # Two workers; whichever takes the run is killed, and nobody waits on the run (the API gave
+    # up after 1 s): the other worker's heartbeat has to notice.
+    workers = [service.worker(QWEN_API_ENDPOINT=slow_model.url) for _ in range(2)]
+    names = {service.wait_for_worker(process): process for process in workers}
+    service.web(T2_RUN_WAIT_SECONDS="1")
+    assert service.optimize(seed_example()).wait(30).status == 504
+    assert slow_model.asked.wait(30), service.tail()
+    [run] = service.runs()
+    assert run["status"] == "running"
+
+    killed = time.monotonic()
+    names[run["worker"]].send_signal(signal.SIGKILL)
+    names[run["worker"]].wait()
+    wait_until(lambda: service.runs()[0]["status"] == "failed", 10, "the run is failed")
+    failed_after = time.monotonic() - killed
+
+    [run] = service.runs()
+    assert run["error"].startswith("the worker running it stopped (killed or crashed)")
+    assert failed_after < 3, f"failed {failed_after:.1f} s after the kill"
+
+
+def test_sigterm_lets_the_worker_end_the_run_in_hand_with_a_reason_and_take_no_new_one(
+    service, slow_model
+):
+    worker = service.worker(QWEN_API_ENDPOINT=slow_model.url, T2_WORKER_STOP_SECONDS="1")
+    service.wait_for_worker(worker)
+    service.web()
+    first = service.optimize(seed_example())
+    assert slow_model.asked.wait(60), service.tail()
+    second = service.optimize(seed_example())  # queued behind the first
+    wait_until(lambda: len(service.runs()) == 2, 10, "the second run is queued")
+
+    stopped = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=15)
+    exited = time.monotonic() - stopped
+    first.wait(15)
+    second.wait(15)
+
+    assert first.status == 500
+    assert "the worker was stopped before the run finished; run it again" in first.answer["error"]
+    assert exited < 5, f"the worker took {exited:.1f} s to stop"
+    # The second run was not started: with no worker left, its caller is told so.
+    assert second.status == 503
+    assert second.answer["error"].startswith("no task worker is running")
+    assert [run["status"] for run in service.runs()] == ["failed", "failed"]
+    assert [run["worker"] for run in service.runs()][1] == ""
+    assert not service.rows("SELECT name FROM routes_worker")  # it said goodbye
