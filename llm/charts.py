@@ -60,6 +60,11 @@ def _number(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _exact(value: float) -> str:
+    """The plotted value as written in data-x / data-y (to the thousandth)."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
 def plot(
     points: Sequence[Point],
     *,
@@ -127,7 +132,7 @@ def plot(
         colour = COLOURS.get(p.kind, COLOURS["other"])
         parts.append(
             f'<circle cx="{sx(p.x):.1f}" cy="{sy(p.y):.1f}" r="3.2" fill="{colour}" '
-            f'fill-opacity="0.75" data-x="{p.x:g}" data-y="{p.y:g}">'
+            f'fill-opacity="0.75" data-x="{_exact(p.x)}" data-y="{_exact(p.y)}">'
             f"<title>{escape(p.label)}</title></circle>"
         )
     parts.append("</svg>")
