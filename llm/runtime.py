@@ -751,22 +751,50 @@ def get_pool() -> ModelPool:
     global _pool
     with _pool_guard:
         if _pool is None:
-            _pool = ModelPool()
+            _pool = _new_pool()
         return _pool
 
 
 def configure_pool(
-    *, budget_bytes: int | None = None, keep_alive_seconds: float | None = None
+    *,
+    budget_bytes: int | None = None,
+    keep_alive_seconds: float | None = None,
+    isolated: bool | None = None,
 ) -> ModelPool:
     """Build the process's pool with these settings (Django's AppConfig or a worker calls it
-    once at start-up); a pool built before is closed and replaced."""
+    once at start-up); a pool built before is closed and replaced. `isolated`: each model in
+    a child process (`llm.isolated.IsolatedPool`); None follows the T2_ISOLATE_MODELS setting."""
     global _pool
     with _pool_guard:
         old, _pool = (
             _pool,
-            ModelPool(budget_bytes=budget_bytes, keep_alive_seconds=keep_alive_seconds),
+            _new_pool(
+                budget_bytes=budget_bytes,
+                keep_alive_seconds=keep_alive_seconds,
+                isolated=isolated,
+            ),
         )
         new = _pool
     if old is not None:
         old.close()
     return new
+
+
+def _new_pool(*, isolated: bool | None = None, **limits: Any) -> ModelPool:
+    if isolated is None:
+        isolated = _isolation_setting()
+    if isolated:
+        from llm.isolated import IsolatedPool
+
+        return IsolatedPool(**limits)
+    return ModelPool(**limits)
+
+
+def _isolation_setting() -> bool:
+    """Django's T2_ISOLATE_MODELS; off where no Django settings are configured (scripts and
+    benchmarks that build their pools themselves)."""
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        return False
+    from django.conf import settings
+
+    return bool(getattr(settings, "T2_ISOLATE_MODELS", False))

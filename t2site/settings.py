@@ -243,6 +243,9 @@ T2_QUALITY_TOLERANCE = envfloat("T2_QUALITY_TOLERANCE", 0.10, minimum=0)
 T2_MEMORY_BUDGET_GB = envfloat("T2_MEMORY_BUDGET_GB", 0, minimum=0) or None
 # A model idle this long (seconds) is unloaded to give its memory back.
 T2_MODEL_KEEP_ALIVE = envfloat("T2_MODEL_KEEP_ALIVE", 1800, minimum=1)
+# Run each loaded local model in a child process of its own (llm.isolated), so that a crash in
+# llama.cpp fails that attempt instead of the worker; off = in the worker's own process.
+T2_ISOLATE_MODELS = envbool("T2_ISOLATE_MODELS", True)
 # Run optimizations in the web process instead of the task worker (development, tests, one
 # process). Models then live in the web process: run it with a single worker.
 T2_OPTIMIZE_INLINE = envbool("T2_OPTIMIZE_INLINE", False)
