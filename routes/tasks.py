@@ -105,5 +105,20 @@ def fail_runs_of_lost_workers(worker: str | None = None) -> list[int]:
         for run in runs.filter(worker=name):
             if run.fail_unless_finished(reason, status=RouteRun.Status.RUNNING):
                 logger.warning("run %s failed: its worker %s is gone", run.pk, name)
+                _fail_task_result(run)
                 failed.append(run.pk)
     return failed
+
+
+class WorkerLost(Exception):
+    """What the queue's own record of a run's task says when the worker died with it."""
+
+
+def _fail_task_result(run: RouteRun) -> None:
+    """django-tasks-db's row for the run's task would stay "running" for ever too."""
+    from django_tasks_db.models import DBTaskResult
+
+    results = DBTaskResult.objects.running().filter(task_path=execute_run.module_path)
+    for result in results:
+        if ((result.args_kwargs or {}).get("args") or [None])[0] == run.pk:
+            result.set_failed(WorkerLost(run.error))

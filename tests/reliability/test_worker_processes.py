@@ -22,8 +22,8 @@ def test_a_worker_killed_mid_run_fails_the_run_and_its_caller_hears_within_secon
     service, slow_model
 ):
     worker = service.worker(QWEN_API_ENDPOINT=slow_model.url)
+    service.web()  # both start at once
     name = service.wait_for_worker(worker)
-    service.web()
     call = service.optimize(seed_example())
     assert slow_model.asked.wait(60), service.tail()  # the worker is inside the run
 
@@ -40,14 +40,19 @@ def test_a_worker_killed_mid_run_fails_the_run_and_its_caller_hears_within_secon
     [run] = service.runs()
     assert run["status"] == "failed" and run["worker"] == name
     assert run["error"].startswith("the worker running it stopped")
+    # The queue's own record of the task is not left running either.
+    [task] = service.rows(
+        "SELECT status, exception_class_path FROM django_tasks_database_dbtaskresult"
+    )
+    assert tuple(task) == ("FAILED", "routes.tasks.WorkerLost")
 
 
 def test_a_live_worker_fails_the_run_of_a_killed_one_with_its_next_beat(service, slow_model):
     # Two workers; whichever takes the run is killed, and nobody waits on the run (the API gave
     # up after 1 s): the other worker's heartbeat has to notice.
     workers = [service.worker(QWEN_API_ENDPOINT=slow_model.url) for _ in range(2)]
-    names = {service.wait_for_worker(process): process for process in workers}
     service.web(T2_RUN_WAIT_SECONDS="1")
+    names = {service.wait_for_worker(process): process for process in workers}
     assert service.optimize(seed_example()).wait(30).status == 504
     assert slow_model.asked.wait(30), service.tail()
     [run] = service.runs()
@@ -68,8 +73,8 @@ def test_sigterm_lets_the_worker_end_the_run_in_hand_with_a_reason_and_take_no_n
     service, slow_model
 ):
     worker = service.worker(QWEN_API_ENDPOINT=slow_model.url, T2_WORKER_STOP_SECONDS="1")
-    service.wait_for_worker(worker)
     service.web()
+    service.wait_for_worker(worker)
     first = service.optimize(seed_example())
     assert slow_model.asked.wait(60), service.tail()
     second = service.optimize(seed_example())  # queued behind the first
