@@ -66,12 +66,13 @@ def process_is_gone(pid: int) -> bool:
 def worker_is_gone(worker: Worker | None, *, machine: str | None = None) -> bool:
     if worker is None:
         return True
-    stale = timezone.now() - timedelta(seconds=settings.T2_WORKER_STALE_SECONDS)
-    if worker.seen_at < stale:
-        return True
     process = (worker.state or {}).get("process") or {}
     machine = this_machine() if machine is None else machine
-    return bool(machine) and process.get("machine") == machine and process_is_gone(process["pid"])
+    same_machine = bool(machine) and process.get("machine") == machine
+    if same_machine and process.get("pid") == os.getpid():
+        return False  # this very worker, whose beats a locked database may have delayed
+    stale = timezone.now() - timedelta(seconds=settings.T2_WORKER_STALE_SECONDS)
+    return worker.seen_at < stale or (same_machine and process_is_gone(process["pid"]))
 
 
 def a_worker_is_alive() -> bool:
