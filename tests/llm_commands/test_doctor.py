@@ -20,10 +20,10 @@ INFERENCE_OK = re.compile(
 )
 
 
-def test_doctor_reports_files_memory_gpu_and_scenarios(test_model_path, capsys):
+def test_doctor_reports_files_memory_gpu_build_and_scenarios(test_model_path, capsys):
     ModelSlot.objects.filter(name="qwen").update(model_file=str(test_model_path))
 
-    call_command("doctor")
+    call_command("doctor", no_inference=True)
 
     out = capsys.readouterr().out
     assert f"file: {test_model_path}" in out
@@ -40,6 +40,18 @@ def test_doctor_reports_files_memory_gpu_and_scenarios(test_model_path, capsys):
     )
     assert build, out
     assert "AVX2=1" in build.group(1) and "AMX_INT8=0" in build.group(1)
+    assert "Inference check" not in out
+
+
+@pytest.mark.llm
+def test_doctor_runs_a_short_real_inference_of_the_first_local_slot_in_a_child_process(
+    test_model_path, capsys
+):
+    ModelSlot.objects.filter(name="qwen").update(model_file=str(test_model_path))
+
+    call_command("doctor")
+
+    out = capsys.readouterr().out
     assert "Inference check (qwen: SmolLM2-135M-Instruct.Q4_1.gguf, in a child process):" in out
     ok = INFERENCE_OK.search(out)
     assert ok, out
@@ -47,6 +59,7 @@ def test_doctor_reports_files_memory_gpu_and_scenarios(test_model_path, capsys):
     assert int(ok.group(1)) > 200 and int(ok.group(2)) > 0
 
 
+@pytest.mark.llm
 def test_doctor_checks_inference_on_the_file_given_with_model(test_model_path, capsys):
     ModelSlot.objects.update(enabled=False)
 
@@ -122,4 +135,6 @@ def test_doctor_says_when_a_model_does_not_fit_faking_1_mb_free(
 
     call_command("doctor")
 
-    assert "DOES NOT FIT" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "DOES NOT FIT" in out
+    assert re.search(r"Inference check: skipped \(SmolLM2.*needs ~.*, more than is free\)", out)

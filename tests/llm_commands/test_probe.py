@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import sys
 
+import pytest
+
 from llm.probe import probe_model, run_child
 
 # Children that end the way a broken llama.cpp build would, made so by the test itself.
@@ -52,6 +54,7 @@ def test_it_reports_a_file_that_is_not_a_model_with_the_childs_reason(tmp_path):
     assert "not a valid GGUF file" in result.reason
 
 
+@pytest.mark.llm
 def test_it_answers_with_the_real_model_and_its_numbers(test_model_path):
     result = probe_model(test_model_path, threads=2, timeout=120)
 
