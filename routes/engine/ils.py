@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 from .budget import now
 from .compiled import Compiled
-from .insertion import fill, squeeze_in, substitute
+from .insertion import fill, make_room, squeeze_in, substitute
 from .local_search import Focus, descend
 from .tour import Tour
 
 INF = float("inf")
+RUIN_CAP = 25  # most stops one ruin removes
 
 
 @dataclass
@@ -134,6 +135,10 @@ class Search:
             added += squeeze_in(
                 tour, [u for u in c.candidates if u not in served and weight[u] > floor]
             )
+            left = [u for u in c.candidates if u not in set(tour.route)]
+            if focus is None and 0 < len(left) <= max(2, len(c.candidates) // 50):
+                # A day that nearly fits: shuffle neighbours aside for the last few stops.
+                added += make_room(tour, left, self.near)
             if not added and not swaps:
                 return
             gone = served.symmetric_difference(tour.route) - set(added)
@@ -153,10 +158,10 @@ class Search:
         # Large ruins (a quarter to three quarters of the day) escape deep local
         # optima on over-full days; small ones fine-tune. Both are needed.
         if rng.random() < 0.5:
-            hi = min(k, max(3, k * 3 // 4), 25)
+            hi = min(k, max(3, k * 3 // 4), RUIN_CAP)
             q = rng.randint(min(max(1, k // 4), hi), hi)
         else:
-            q = rng.randint(1, max(1, min(k, k // 5, 25)))
+            q = rng.randint(1, max(1, min(k, k // 5, RUIN_CAP)))
         kind = rng.random()
         if kind < 0.4:
             # A contiguous string: frees a whole period of the day.
@@ -272,7 +277,7 @@ class Search:
 # it took to find the current best if that is more (the search gets as long
 # again as its last success needed). Measured on days of up to 20 stops; see
 # docs/benchmarks.md.
-PATIENCE = 100
+PATIENCE = 75
 
 
 def patience(last_gain: int) -> int:

@@ -156,3 +156,43 @@ def squeeze_in(tour: Tour, unserved: list[int], max_run: int = 6) -> list[int]:
             tour.set(route)
             placed.append(u)
     return placed
+
+
+def make_room(
+    tour: Tour, unserved: list[int], near: dict[int, list[int]], max_string: int = 4
+) -> list[int]:
+    """Fit stops that no single insertion fits by moving a few served stops out of the way.
+
+    For an unserved stop, take out a string of up to ``max_string`` served
+    stops next to one of its nearest neighbours, insert the stop, then put
+    the string back wherever it fits; keep the result only if every stop of
+    the string found a place (so the tour gains the stop and loses none).
+    Returns the stops inserted. Meant for days that nearly fit: each stop
+    costs a few dozen trial insertions.
+    """
+    weight = tour.c.weight
+    placed: list[int] = []
+    for u in sorted(unserved, key=lambda v: -weight[v]):
+        done = False
+        for w in near.get(u, ())[:8]:
+            old = tour.route
+            at = tour.pos.get(w)
+            if at is None:
+                continue
+            for length in range(1, max_string + 1):
+                lo = max(1, at - length // 2)
+                hi = min(len(old), lo + length - 1)
+                removed = old[lo - 1 : hi]
+                tour.set(old[: lo - 1] + old[hi:])
+                found = tour.insertion(u, by_shift=True)
+                if found is not None:
+                    insert_at(tour, u, found[1])
+                    back = fill(tour, removed, by_shift=True, key=tour.c.close.__getitem__)
+                    if len(back) == len(removed):
+                        placed.append(u)
+                        done = True
+                        break
+                tour.set(old)
+            if done:
+                break
+    return placed

@@ -334,6 +334,143 @@ def relocate_near(
     return moves
 
 
+def _walk(tour: Tour, t: float, prev: int, nodes: list[int], resume: int) -> tuple[float, int] | None:
+    """Time ``nodes`` after leaving ``prev`` at ``t``: (departure, last) or None if one is late.
+
+    ``nodes`` is a stretch of the old sequence starting at position ``resume``
+    (or -1 for new orders): once a stop starts exactly when it used to, the
+    rest of the stretch keeps its old times, so the walk jumps to its end.
+    """
+    c = tour.c
+    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    start, dep = tour.start, tour.dep
+    for k, w in enumerate(nodes):
+        arr = t + cost[prev][w]
+        st = arr if arr > opn[w] else opn[w]
+        if st > close[w]:
+            return None
+        if resume >= 0 and st == start[resume + k]:
+            return dep[resume + len(nodes) - 1], nodes[-1]
+        t = st + service[w]
+        prev = w
+    return t, prev
+
+
+def _swap_fits(tour: Tour, a: int, b: int) -> bool:
+    """Is the tour feasible with the stops at positions a < b swapped?"""
+    seq, dep, latest, cost = tour.seq, tour.dep, tour.latest, tour.c.cost
+    got = _walk(tour, dep[a - 1], seq[a - 1], [seq[b]], -1)
+    if got is None:
+        return False
+    if b > a + 1:
+        got = _walk(tour, got[0], got[1], seq[a + 1 : b], a + 1)
+        if got is None:
+            return False
+    got = _walk(tour, got[0], got[1], [seq[a]], -1)
+    return got is not None and got[0] + cost[seq[a]][seq[b + 1]] <= latest[b + 1]
+
+
+def exchange_near(
+    tour: Tour, deadline: float, near: dict[int, list[int]], focus: Focus | None = None
+) -> int:
+    """:func:`exchange` restricted to partners that put a stop next to one of its neighbours."""
+    cost = tour.c.cost
+    moves = 0
+    i = 1
+    while i < len(tour.seq) - 1:
+        seq = tour.seq
+        u = seq[i]
+        if focus is not None and u not in focus.scan:
+            i += 1
+            continue
+        if not i & 15 and now() > deadline:
+            break
+        pos = tour.pos
+        k = len(seq) - 2
+        best_gain = IMPROVES
+        best = None
+        for w in near[u]:
+            q = pos.get(w)
+            if q is None:
+                continue
+            for j in (q - 1, q + 1):
+                if j == i or j < 1 or j > k:
+                    continue
+                a, b = (i, j) if i < j else (j, i)
+                x, y = seq[a], seq[b]
+                pa, nb = seq[a - 1], seq[b + 1]
+                if b == a + 1:
+                    gain = (cost[pa][x] + cost[x][y] + cost[y][nb]) - (
+                        cost[pa][y] + cost[y][x] + cost[x][nb]
+                    )
+                else:
+                    na, pb = seq[a + 1], seq[b - 1]
+                    gain = (cost[pa][x] + cost[x][na] + cost[pb][y] + cost[y][nb]) - (
+                        cost[pa][y] + cost[y][na] + cost[pb][x] + cost[x][nb]
+                    )
+                if gain > best_gain and _swap_fits(tour, a, b):
+                    best_gain, best = gain, (a, b)
+        if best is None:
+            i += 1
+            continue
+        a, b = best
+        if focus is not None:
+            focus.mark((seq[a - 1], seq[a], seq[a + 1], seq[b - 1], seq[b], seq[b + 1]))
+        route = seq[1:-1]
+        route[a - 1], route[b - 1] = route[b - 1], route[a - 1]
+        _apply(tour, route)
+        moves += 1
+    return moves
+
+
+def two_opt_near(
+    tour: Tour, deadline: float, near: dict[int, list[int]], focus: Focus | None = None
+) -> int:
+    """:func:`two_opt` restricted to reversals that join a stop to one of its neighbours."""
+    cost = tour.c.cost
+    moves = 0
+    i = 1
+    while i < len(tour.seq) - 2:
+        seq = tour.seq
+        x = seq[i]
+        if focus is not None and x not in focus.scan:
+            i += 1
+            continue
+        if not i & 15 and now() > deadline:
+            break
+        pos, fwd, bwd, dep, latest = tour.pos, tour.fwd, tour.bwd, tour.dep, tour.latest
+        k = len(seq) - 2
+        before = seq[i - 1]
+        best_gain = IMPROVES
+        best = None
+        # Reverse seq[i..j]: before then seq[j] (a neighbour of before), or x then
+        # seq[j+1] (a neighbour of x).
+        ends = [pos[w] for w in near.get(before, ()) if w in pos]
+        ends += [pos[w] - 1 for w in near[x] if w in pos]
+        for j in ends:
+            if j <= i or j > k:
+                continue
+            y, after = seq[j], seq[j + 1]
+            gain = (cost[before][x] + cost[y][after] + (fwd[j] - fwd[i])) - (
+                cost[before][y] + cost[x][after] + (bwd[j] - bwd[i])
+            )
+            if gain <= best_gain:
+                continue
+            got = _walk(tour, dep[i - 1], before, seq[j : i - 1 : -1], -1)
+            if got is not None and got[0] + cost[x][after] <= latest[j + 1]:
+                best_gain, best = gain, j
+        if best is None:
+            i += 1
+            continue
+        if focus is not None:
+            focus.mark((before, x, seq[best], seq[best + 1]))
+        route = seq[1:-1]
+        route[i - 1 : best] = route[i - 1 : best][::-1]
+        _apply(tour, route)
+        moves += 1
+    return moves
+
+
 def exchange(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     """Swap two stops."""
     c = tour.c
@@ -494,11 +631,14 @@ def descend(
     while now() < deadline:
         if near is not None and tour.size >= GRANULAR_FROM:
             move = partial(relocate_near, near=near)
+            moved = move(tour, 1, deadline, focus=focus)
+            moved += two_opt_near(tour, deadline, near, focus)
+            moved += exchange_near(tour, deadline, near, focus)
         else:
             move = relocate
-        moved = move(tour, 1, deadline, focus=focus)
-        moved += two_opt(tour, deadline, focus)
-        moved += exchange(tour, deadline, focus)
+            moved = move(tour, 1, deadline, focus=focus)
+            moved += two_opt(tour, deadline, focus)
+            moved += exchange(tour, deadline, focus)
         if full:
             moved += move(tour, 2, deadline, focus=focus)
             moved += move(tour, 3, deadline, focus=focus)
