@@ -150,6 +150,8 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["run_id", "position"]
+        # The models page reads each slot's newest attempts.
+        indexes = [models.Index(fields=["slot", "-created_at", "-id"], name="attempt_slot_newest")]
 
     def __str__(self) -> str:
         return f"{self.slot}: {self.status}"

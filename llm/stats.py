@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 
@@ -68,10 +69,6 @@ def latency(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _km(metrics: dict[str, Any], which: str) -> float | None:
-    return (metrics.get(which) or {}).get("km")
-
-
 def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
 
@@ -79,6 +76,7 @@ def _mean(values: Sequence[float]) -> float | None:
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
+@lru_cache(maxsize=1024)
 def reason_group(reason: str) -> str:
     """A reason with its numbers blanked, so that "travel 45 min is over ..." and "travel 52
     min is over ..." count as one kind of refusal."""
@@ -88,41 +86,43 @@ def reason_group(reason: str) -> str:
 def contribution(attempts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """What a model's answers were worth: the share accepted; for accepted ones the mean km of
     its raw order, after repair, and of the algorithm's own route, and how often its route was
-    strictly better than the algorithm's; the reasons for the rest, grouped.
+    strictly better than the algorithm's (shorter: an accepted route never has more violations
+    or drops more important stops, the quality gate sees to that); the reasons for the rest,
+    grouped.
 
-    Rows need "status", "reason" and "metrics" (Attempt.metrics)."""
+    Rows need "status" and "reason", and the km of Attempt.metrics flattened: "proposal_km",
+    "final_km", "algorithm_km" (None where the model proposed no order)."""
     rows = list(attempts)
     accepted = [r for r in rows if r["status"] == "ok"]
     compared = [
-        r["metrics"]
-        for r in accepted
-        if _km(r["metrics"] or {}, "final") is not None
-        and _km(r["metrics"] or {}, "algorithm") is not None
+        r for r in accepted if r.get("final_km") is not None and r.get("algorithm_km") is not None
     ]
-    better = sum(
-        1
-        for m in compared
-        if m["final"]["km"] < m["algorithm"]["km"] - 0.005
-        and m["final"].get("violations", 0) <= m["algorithm"].get("violations", 0)
-    )
+    better = sum(1 for r in compared if r["final_km"] < r["algorithm_km"] - 0.005)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:
         if r["status"] == "ok":
             continue
-        key = (r["status"], reason_group(r.get("reason") or ""))
-        group = groups.setdefault(
-            key, {"status": key[0], "reason": key[1], "example": r.get("reason") or "", "count": 0}
-        )
+        reason = r.get("reason") or ""
+        key = (r["status"], reason_group(reason))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                "status": key[0],
+                "reason": key[1],
+                "example": reason,
+                "count": 0,
+            }
         group["count"] += 1
-    proposal = [m["proposal"]["km"] for m in compared if _km(m, "proposal") is not None]
     return {
         "attempts": len(rows),
         "accepted": len(accepted),
         "accepted_share": round(len(accepted) / len(rows), 3) if rows else None,
         "compared": len(compared),
-        "mean_proposal_km": _mean(proposal),
-        "mean_final_km": _mean([m["final"]["km"] for m in compared]),
-        "mean_algorithm_km": _mean([m["algorithm"]["km"] for m in compared]),
+        "mean_proposal_km": _mean(
+            [r["proposal_km"] for r in compared if r.get("proposal_km") is not None]
+        ),
+        "mean_final_km": _mean([r["final_km"] for r in compared]),
+        "mean_algorithm_km": _mean([r["algorithm_km"] for r in compared]),
         "better": better,
         "as_good": len(compared) - better,
         "refusals": sorted(groups.values(), key=lambda g: -g["count"]),

@@ -8,12 +8,15 @@ from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Case, F, FloatField, Func, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
-from django.utils.timezone import localtime
+from django.utils.timezone import get_current_timezone, localtime
 from django.views.decorators.http import require_GET, require_POST
 
 from llm import charts
@@ -98,20 +101,62 @@ def model_list(request: HttpRequest) -> JsonResponse:
 
 # --- The models page ---------------------------------------------------------------------------
 
-CHART_POINTS = 300  # newest attempts per slot drawn in the charts
+CHART_POINTS = 200  # newest attempts per slot drawn in the charts
 RECENT_ATTEMPTS = 10
-HISTORY_FIELDS = (
+#: What the figures need of each of the newest HISTORY_WINDOW attempts (no dates: parsing a
+#: thousand of them per slot costs more than the rest of the figures).
+FIGURE_FIELDS = (
+    "status",
+    "reason",
+    "duration_ms",
+    "load_ms",
+    "prompt_tokens",
+    "prompt_ms",
+    "tokens_per_second",
+)
+
+
+class JSONFloat(Func):
+    """A number at a key path of a JSON column, as a float. On SQLite one JSON_EXTRACT (Django's
+    key transform wraps it in a CASE that parses the document twice); elsewhere Django's."""
+
+    output_field = FloatField()
+
+    def __init__(self, column: str, *keys: str):
+        super().__init__(F(column))
+        self.path = "__".join((column, *keys))
+        self.keys = keys
+
+    def as_sql(self, compiler, connection, **extra):
+        expression = Cast(KT(self.path), FloatField()).resolve_expression(compiler.query)
+        return compiler.compile(expression)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        path = "$" + "".join(f'."{key}"' for key in self.keys)
+        return f"JSON_EXTRACT({sql}, %s)", (*params, path)
+
+
+#: The km of Attempt.metrics that the contribution needs, read by the database for accepted
+#: attempts only (parsing every JSON document in Python costs more than the rest of the page).
+#: Violations are not needed: an accepted route never has more than the algorithm's.
+METRIC_FIGURES = {
+    f"{route}_km": Case(
+        When(status=Attempt.Status.OK, then=JSONFloat("metrics", route, "km")),
+        default=None,
+        output_field=FloatField(),
+    )
+    for route in ("proposal", "final", "algorithm")
+}
+#: What the charts and the recent attempts table show of the newest CHART_POINTS attempts.
+POINT_FIELDS = (
     "created_at",
     "status",
     "reason",
     "stops",
     "duration_ms",
     "load_ms",
-    "prompt_tokens",
-    "prompt_ms",
-    "completion_tokens",
     "tokens_per_second",
-    "metrics",
     "run_id",
     "run__owner_id",
 )
@@ -235,17 +280,15 @@ def live_card(facts: dict, machine: dict, action) -> dict:
 
 
 def slot_history(name: str, filters: dict, user) -> dict:
-    """Figures, charts, contribution and recent attempts of one slot: one query."""
-    rows = list(
-        Attempt.objects.for_slot(name)
-        .filter(**filters)
-        .order_by("-created_at", "-id")
-        .values(*HISTORY_FIELDS)[:HISTORY_WINDOW]
-    )
-    recent = [
-        {**row, "status_label": STATUS_LABELS.get(row["status"], row["status"])}
-        for row in rows[:RECENT_ATTEMPTS]
-    ]
+    """Figures, charts, contribution and recent attempts of one slot: two queries."""
+    attempts = Attempt.objects.for_slot(name).filter(**filters).order_by("-created_at", "-id")
+    rows = list(attempts.values(*FIGURE_FIELDS, **METRIC_FIGURES)[:HISTORY_WINDOW])
+    points = list(attempts.values(*POINT_FIELDS)[:CHART_POINTS])
+    tz = get_current_timezone()
+    for row in points:
+        row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
+        row["label"] = _attempt_label(row, tz)
+    recent = points[:RECENT_ATTEMPTS]
     for row in recent:
         row["own_run"] = row["run_id"] and row["run__owner_id"] == user.pk
     return {
@@ -253,10 +296,10 @@ def slot_history(name: str, filters: dict, user) -> dict:
         "latency": latency(rows),
         "contribution": contribution(rows),
         "recent": recent,
-        "time_chart": mark_safe(time_chart(name, rows[:CHART_POINTS])),
-        "stops_chart": mark_safe(stops_chart(name, rows[:CHART_POINTS])),
+        "time_chart": mark_safe(time_chart(name, points)),
+        "stops_chart": mark_safe(stops_chart(name, points)),
         "window": HISTORY_WINDOW,
-        "chart_points": min(len(rows), CHART_POINTS),
+        "chart_points": len(points),
     }
 
 
@@ -264,20 +307,18 @@ def _kind(status: str) -> str:
     return status if status in ("ok", "rejected") else "other"
 
 
-def _attempt_label(row: dict) -> str:
-    when = localtime(row["created_at"]).strftime("%d.%m %H:%M")
+def _attempt_label(row: dict, tz=None) -> str:
+    d = row["created_at"].astimezone(tz or get_current_timezone())
+    when = f"{d.day:02}.{d.month:02} {d.hour:02}:{d.minute:02}"
     return (
-        f"{when}: {charts.seconds(row['duration_ms'])}, {row['stops']} stops, "
-        f"{STATUS_LABELS.get(row['status'], row['status'])}"
+        f"{when}: {charts.seconds(row['duration_ms'])}, {row['stops']} stops, {row['status_label']}"
     )
 
 
 def time_chart(name: str, rows: list[dict]) -> str:
     """Latency of each attempt over time."""
     points = [
-        charts.Point(
-            r["created_at"].timestamp(), r["duration_ms"], _attempt_label(r), _kind(r["status"])
-        )
+        charts.Point(r["created_at"].timestamp(), r["duration_ms"], r["label"], _kind(r["status"]))
         for r in rows
     ]
     ticks = charts.time_ticks(rows[-1]["created_at"], rows[0]["created_at"]) if rows else None
@@ -297,8 +338,7 @@ def time_chart(name: str, rows: list[dict]) -> str:
 def stops_chart(name: str, rows: list[dict]) -> str:
     """Latency against the number of stops: how long a model takes for a planner's day."""
     points = [
-        charts.Point(r["stops"], r["duration_ms"], _attempt_label(r), _kind(r["status"]))
-        for r in rows
+        charts.Point(r["stops"], r["duration_ms"], r["label"], _kind(r["status"])) for r in rows
     ]
     return charts.plot(
         points,

@@ -46,7 +46,7 @@ def test_the_page_takes_the_same_few_queries_with_10_000_attempts(user_client):
     few = page_queries(user_client)
     many_attempts(10_000)
 
-    assert page_queries(user_client) == few <= 10
+    assert page_queries(user_client) == few <= 12  # two per slot, the rest fixed
     assert page_queries(user_client, period="week", stops="11-20") == few
 
 
