@@ -8,6 +8,7 @@ Used by the serving tests, the browser tests and scripts/screenshots.py.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -91,7 +92,8 @@ class ServedApp:
 
     def stop_worker(self) -> None:
         if self.worker is not None:
-            _stop(self.worker)
+            self.worker.terminate()
+            _wait_or_kill(self.worker)
             self.worker = None
 
     def start_web(self, workers: int = 2) -> None:
@@ -113,12 +115,13 @@ class ServedApp:
             raise RuntimeError(f"the web server did not answer:\n{self.log()[-3000:]}") from exc
 
     def stop(self) -> None:
+        if self.web is not None:
+            self.web.send_signal(signal.SIGINT)  # gunicorn's quick shutdown (TERM waits ~3 s)
+        if self.worker is not None:
+            self.worker.terminate()
         for process in (self.web, self.worker):
             if process is not None:
-                process.terminate()
-        for process in (self.web, self.worker):
-            if process is not None:
-                _stop(process)
+                _wait_or_kill(process)
         self.web = self.worker = None
         self._log.close()
 
@@ -127,8 +130,7 @@ class ServedApp:
         return self.log_path.read_text(errors="replace")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
+def _wait_or_kill(process: subprocess.Popen) -> None:
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
