@@ -21,7 +21,7 @@ from llm.chain import AttemptRecord, run_chain
 from llm.config import SlotConfig
 from llm.models import Attempt, ModelSlot
 from llm.progress import Progress
-from routes.models import LocationSet, RouteRun
+from routes.models import LocationSet, RouteRun, Worker
 from routes.planning import as_entered, build_plan
 from routes.schema import OptimizeRequest, parse_request
 
@@ -228,8 +228,10 @@ def wait_for(run: RouteRun, timeout: float) -> RouteRun:
     While waiting it checks, every WORKER_CHECK_SECONDS, that someone will finish the run: a
     running run whose worker is gone is failed (the caller gets the reason at once), and a run
     still queued after T2_WORKER_GRACE_SECONDS with no worker alive is failed with NoWorker.
+    (Alive by its heartbeat alone: a worker killed a moment ago is being restarted by
+    scripts/run, and its queued runs had better wait for the new one.)
     """
-    from routes.tasks import a_worker_is_alive, fail_runs_of_lost_workers
+    from routes.tasks import fail_runs_of_lost_workers
 
     started = time.monotonic()
     deadline = started + timeout
@@ -250,7 +252,7 @@ def wait_for(run: RouteRun, timeout: float) -> RouteRun:
             elif (
                 run.status == RouteRun.Status.QUEUED
                 and now - started >= settings.T2_WORKER_GRACE_SECONDS
-                and not a_worker_is_alive()
+                and not Worker.objects.alive().exists()
                 and run.fail_unless_finished(RouteRun.NO_WORKER, status=RouteRun.Status.QUEUED)
             ):
                 raise NoWorker(run)

@@ -75,11 +75,6 @@ def worker_is_gone(worker: Worker | None, *, machine: str | None = None) -> bool
     return worker.seen_at < stale or (same_machine and process_is_gone(process["pid"]))
 
 
-def a_worker_is_alive() -> bool:
-    machine = this_machine()
-    return any(not worker_is_gone(w, machine=machine) for w in Worker.objects.alive())
-
-
 def fail_runs_of_lost_workers(worker: str | None = None) -> list[int]:
     """Fail the running runs whose worker is gone (all of them, or those of `worker`).
 

