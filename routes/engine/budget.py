@@ -28,7 +28,7 @@ _POINTS = (
     (250, 1.8),
 )
 
-WALL_FACTOR = 2.0
+WALL_FACTOR = 3.0
 
 # CPU seconds of the calling thread: what the search may spend.
 now = time.thread_time

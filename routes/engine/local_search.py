@@ -334,7 +334,9 @@ def relocate_near(
     return moves
 
 
-def _walk(tour: Tour, t: float, prev: int, nodes: list[int], resume: int) -> tuple[float, int] | None:
+def _walk(
+    tour: Tour, t: float, prev: int, nodes: list[int], resume: int
+) -> tuple[float, int] | None:
     """Time ``nodes`` after leaving ``prev`` at ``t``: (departure, last) or None if one is late.
 
     ``nodes`` is a stretch of the old sequence starting at position ``resume``

@@ -71,3 +71,40 @@ def random_problem(n: int, seed: int, mode: str = "free", *, tight: bool = False
 def tsptw_problem(name: str) -> Problem:
     """A Dumas TSPTW instance from bench/tsptw (depot = start, closed tour)."""
     return read_tsptw(TSPTW_DIR / f"{name}.txt")
+
+
+def planted_day(n: int, seed: int, *, spare: float = 0.25) -> Problem:
+    """A day on which every stop fits, by construction.
+
+    Stops on a 40x40-minute square around a depot (with return), 2-minute
+    visits; a nearest-neighbour tour is timed with ``spare`` of the day left
+    over, spread as waits, and half the stops get a 2-4 h window around their
+    planted visit (the rest are open all day). So the planted tour is feasible.
+    """
+    rng = random.Random(seed)
+    pts = [(rng.uniform(0, 40), rng.uniform(0, 40)) for _ in range(n)] + [(20.0, 20.0)]
+    travel = euclidean(pts)
+    left, tour, at = set(range(n)), [], n
+    while left:
+        at = min(left, key=travel[at].__getitem__)
+        left.remove(at)
+        tour.append(at)
+    legs = sum(travel[a][b] for a, b in zip([n, *tour], [*tour, n], strict=True))
+    busy = legs + 2.0 * n
+    day = (480.0, 480.0 + busy / (1 - spare))
+    gap = (day[1] - day[0] - busy) / (n + 1)
+    planted, t, prev = {}, day[0], n
+    for i in tour:
+        t += travel[prev][i] + gap
+        planted[i] = t
+        t += 2.0
+        prev = i
+    stops = []
+    for i in range(n):
+        open_, close = day
+        if rng.random() < 0.5:
+            width = rng.choice((120.0, 180.0, 240.0))
+            open_ = max(day[0], planted[i] - rng.uniform(0, width))
+            close = min(day[1], max(open_ + width, planted[i]))
+        stops.append(Stop(f"p{i}", open_, close, 2.0, rng.randrange(4)))
+    return Problem(tuple(stops), travel, day[0], day[1], start=n, return_to_start=True)

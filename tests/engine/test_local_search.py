@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
 from routes.engine import evaluate
+from routes.engine.budget import now
 from routes.engine.compiled import compile_problem, reachable_alone
+from routes.engine.ils import timed_neighbours
 from routes.engine.insertion import fill
-from routes.engine.local_search import descend, exchange, relocate, two_opt
+from routes.engine.local_search import (
+    descend,
+    exchange,
+    exchange_near,
+    relocate,
+    relocate_near,
+    two_opt,
+    two_opt_near,
+)
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
 
-from .engine_cases import MODES, random_problem
+from .engine_cases import MODES, line_problem, random_problem
 
 
 def random_tour(mode: str, seed: int, tight: bool = False) -> tuple:
@@ -40,7 +49,7 @@ def public_order(c, tour: Tour) -> list[int]:
 @pytest.mark.parametrize("seed", range(3))
 def test_each_neighbourhood_keeps_the_tour_feasible_and_never_longer(mode: str, seed: int) -> None:
     problem, c, tour = random_tour(mode, seed, tight=seed % 2 == 0)
-    deadline = time.perf_counter() + 5
+    deadline = now() + 5
     for move in (
         lambda: relocate(tour, 1, deadline),
         lambda: relocate(tour, 2, deadline),
@@ -58,11 +67,56 @@ def test_each_neighbourhood_keeps_the_tour_feasible_and_never_longer(mode: str, 
         assert tour.travel == pytest.approx(after.travel_minutes)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(3))
+def test_the_neighbour_list_moves_keep_the_tour_feasible_and_never_longer(
+    mode: str, seed: int
+) -> None:
+    problem, c, tour = random_tour(mode, seed, tight=seed % 2 == 0)
+    near = timed_neighbours(c, count=8)
+    deadline = now() + 5
+    for move in (
+        lambda: relocate_near(tour, 1, deadline, near),
+        lambda: relocate_near(tour, 2, deadline, near),
+        lambda: relocate_near(tour, 3, deadline, near),
+        lambda: exchange_near(tour, deadline, near),
+        lambda: two_opt_near(tour, deadline, near),
+    ):
+        before = evaluate(problem, public_order(c, tour))
+        served = sorted(tour.route)
+        move()
+        after = evaluate(problem, public_order(c, tour))
+        assert after.violations == 0
+        assert sorted(tour.route) == served
+        assert after.travel_minutes <= before.travel_minutes + 1e-6
+        assert tour.travel == pytest.approx(after.travel_minutes)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_neighbour_list_descent_shortens_a_random_insertion_tour(seed: int) -> None:
+    problem, c, tour = random_tour("depot-return", seed)
+    before = tour.travel
+    descend(tour, now() + 5, near=timed_neighbours(c))
+    assert tour.travel < before
+    assert evaluate(problem, public_order(c, tour)).violations == 0
+
+
+def test_time_aware_neighbours_leave_out_stops_that_can_never_follow_each_other() -> None:
+    # Stops 0 and 1 both open 0-10 with 50-minute visits: neither can follow the other.
+    # Stop 2 (all day) is farther away, but it is the only stop either can sit next to.
+    problem = line_problem([0, 1, 5], [(0, 10), (0, 10), (0, 500)], service=50)
+    matrix = check_problem(problem)
+    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
+    near = timed_neighbours(c)
+    assert near[0] == [2] and near[1] == [2]
+    assert near[2] == [1, 0]  # nearest first
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_descent_shortens_a_random_insertion_tour(seed: int) -> None:
     problem, c, tour = random_tour("depot-return", seed)
     before = tour.travel
-    descend(tour, time.perf_counter() + 5)
+    descend(tour, now() + 5)
     assert tour.travel < before
     assert evaluate(problem, public_order(c, tour)).violations == 0
 

@@ -17,6 +17,7 @@ OPTIMUM = {
     "n20w100.001": 237,
 }
 
+
 @pytest.mark.parametrize("name", sorted(OPTIMUM))
 def test_solve_matches_the_proven_optimum_on_20_customer_tsptw(name: str) -> None:
     problem = tsptw_problem(name)
