@@ -63,7 +63,8 @@ def new_page(browser, base_url: str, size: tuple[int, int], **options):
         "console",
         lambda m: (
             m.type == "error"
-            and "ERR_FAILED" not in m.text
+            and "ERR_FAILED" not in m.text  # a refused map tile
+            and "status of 400" not in m.text  # the import with a bad row, on purpose
             and logger.warning("console on %s: %s", page.url, m.text)
         ),
     )
@@ -78,8 +79,33 @@ def settle(page) -> None:
     page.wait_for_timeout(400)
 
 
+# The outermost elements that stick out past the window's right edge (outside any scrolling
+# box): what makes a page scroll sideways.
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  const clipped = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const found = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.getBoundingClientRect().right <= width + 1 || clipped(el)) continue;
+    if (found.some((outer) => outer.contains(el))) continue;
+    found.push(el);
+  }
+  return found.slice(0, 5).map((el) => el.tagName.toLowerCase()
+    + (el.id ? "#" + el.id : "") + (el.className ? "." + String(el.className).split(" ").join(".") : "")
+    + " right=" + Math.round(el.getBoundingClientRect().right));
+}"""
+
+
 def shoot(page, out: Path, name: str, width: str) -> None:
     settle(page)
+    for culprit in page.evaluate(OVERFLOW):
+        logger.warning("%s-%s: wider than the window: %s", name, width, culprit)
     path = out / f"{name}-{width}.png"
     page.screenshot(path=str(path), full_page=True)
     logger.info("saved %s", path)
