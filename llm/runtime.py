@@ -63,11 +63,22 @@ SAMPLING = {"top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0}
 
 NOT_INSTALLED = "llama-cpp-python is not installed: pip install llama-cpp-python"
 
-#: How llama.cpp's OpenMP threads wait, set in the environment before llama.cpp's OpenMP runtime
-#: starts, unless the environment already says (any of WAIT_VARIABLES).
+#: How llama.cpp's OpenMP threads wait, put in the environment before llama.cpp's OpenMP runtime
+#: starts unless the environment says (any of WAIT_VARIABLES).
 #: llama.cpp meets its threads at an OpenMP barrier after every graph node (~450 per token here).
-#: MEASUREMENT PENDING (bench/llm.py, docs/benchmarks.md).
-WAIT_POLICY: dict[str, str] = {"OMP_WAIT_POLICY": "PASSIVE"}
+#: A waiting thread that spins is fastest on idle cores, and a disaster when another process
+#: wants them (it burns the core the thread it waits for needs); one that sleeps at once
+#: (OMP_WAIT_POLICY=PASSIVE) pays a wake-up at every barrier. Bounded spinning keeps both:
+#: GNU OpenMP spins GOMP_SPINCOUNT times (1000: tens of microseconds, longer than most
+#: barrier waits on idle cores), then sleeps. Measured with bench/llm.py on this 2-core Xeon
+#: (SmolLM2, 2 threads, 10 stops, medians of 3 interleaved rounds): idle, 30.0 ms per token
+#: against 28.0 for the fastest setting and 56-72 for PASSIVE; with one busy core, 47 ms
+#: against 42-66 (PASSIVE) and 104 (ACTIVE). Under the heavier load of other people's
+#: processes on this shared machine, llama-cpp-python's own default (3 ms of spinning),
+#: ACTIVE and GOMP_SPINCOUNT >= 30000 gave no answer within 40 s (over 1 s per token), 1000
+#: gave 58 ms and PASSIVE 96-134 ms. Figures: docs/benchmarks.md. Only GNU OpenMP reads
+#: GOMP_SPINCOUNT (Linux GCC builds); an LLVM OpenMP build would need KMP_BLOCKTIME instead.
+WAIT_POLICY: dict[str, str] = {"GOMP_SPINCOUNT": "1000"}
 #: The variables through which the environment overrides WAIT_POLICY (GNU OpenMP's; an
 #: explicit GOMP_SPINCOUNT wins over OMP_WAIT_POLICY there).
 WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
