@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from hypothesis import strategies as st
+
+# PostgreSQL cannot store NUL in text or jsonb: a known 500 on that database, kept out of the
+# generated text there and pinned by test_bodies.test_a_nul_in_a_name_is_not_a_500.
+NUL = "" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "\x00"
 
 # Few IDs, so that duplicates (a 400) come up often; integers are accepted as IDs too.
 IDS = st.sampled_from(["a", "b", "c", "loc_1", "loc_2", "Точка", "𝔘", 1, 2, "1"])
@@ -35,9 +40,12 @@ bad_number = (
 )
 priority = st.sampled_from(["high", "medium", "low", "A", "B", "C", "D", "HIGH", " b "])
 # Unicode that has broken apps before: right-to-left marks, combining characters, emoji,
-# NUL and other control characters, lone surrogates are refused by JSON encoders (not here).
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40) | st.sampled_from(
-    ["", "\u202eevil\u202c", "Z\u0351\u0360a\u0367lgo", "😀" * 20, "\x00\x07\x1b[2J"]
+# NUL and other control characters; lone surrogates are refused by JSON encoders (not here).
+text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="" if NUL else "\x00"),
+    max_size=40,
+) | st.sampled_from(
+    ["", "\u202eevil\u202c", "Z\u0351\u0360a\u0367lgo", "😀" * 20, NUL + "\x07\x1b[2J"]
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -114,3 +115,19 @@ def test_a_number_too_long_to_convert_is_a_400_not_a_500(client):
     assert response.status_code == 400
     assert_error_shape(response)
     assert RouteRun.objects.count() == before
+
+
+@pytest.mark.xfail(
+    connection.vendor == "postgresql",
+    strict=True,
+    reason="PostgreSQL cannot store NUL (\\u0000) in jsonb or text: a name with one passes "
+    "routes/schema.py and fails in the database with DataError, a 500",
+)
+def test_a_nul_in_a_name_is_not_a_500(client):
+    before = RouteRun.objects.count()
+    data = body(2)
+    data["locations"][0]["name"] = "Точка\x00 1"
+
+    response = _post(client, "/optimize", json.dumps(data).encode())
+
+    assert_documented(response, before)
