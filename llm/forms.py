@@ -35,6 +35,12 @@ class ModelHistoryForm(forms.Form):
         widget=forms.Select(attrs={"data-autosubmit": ""}),
     )
 
+    def choice(self) -> tuple[str, str]:
+        """The chosen period and stops range ("all" and "" when the form is invalid)."""
+        if not self.is_valid():
+            return ("all", "")
+        return (self.cleaned_data["period"] or "all", self.cleaned_data["stops"])
+
     def filters(self) -> dict:
         """The attempt filters the valid choices stand for ({} when the form is invalid)."""
         if not self.is_valid():

@@ -7,8 +7,9 @@ from functools import lru_cache, wraps
 from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, F, FloatField, Func, When
+from django.db.models import Case, Count, F, FloatField, Func, Max, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -30,7 +31,7 @@ from llm.stats import SEED_RESPONSE_SECONDS, contribution, fitting_scenarios, la
 from llm.tasks import request_slot_action
 from routes.models import Worker
 
-HISTORY_WINDOW = 1000  # attempts per slot that the summary figures cover
+HISTORY_WINDOW = 500  # newest attempts per slot that the summary figures cover
 
 
 def slot_file_status(slot: ModelSlot) -> dict:
@@ -101,7 +102,8 @@ def model_list(request: HttpRequest) -> JsonResponse:
 
 # --- The models page ---------------------------------------------------------------------------
 
-CHART_POINTS = 200  # newest attempts per slot drawn in the charts
+CHART_POINTS = 150  # newest attempts per slot drawn in the charts
+HISTORY_CACHE_SECONDS = 3600
 RECENT_ATTEMPTS = 10
 #: What the figures need of each of the newest HISTORY_WINDOW attempts (no dates: parsing a
 #: thousand of them per slot costs more than the rest of the figures).
@@ -279,23 +281,41 @@ def live_card(facts: dict, machine: dict, action) -> dict:
     }
 
 
-def slot_history(name: str, filters: dict, user) -> dict:
-    """Figures, charts, contribution and recent attempts of one slot: two queries."""
+def slot_history(name: str, filters: dict, choice: tuple, user) -> dict:
+    """Figures, charts, contribution and recent attempts of one slot.
+
+    They change only when an attempt is added or leaves the period, so they are cached under
+    the filter's choice and the attempts' count and newest row (one index-only query); a miss
+    costs two more queries."""
     attempts = Attempt.objects.for_slot(name).filter(**filters).order_by("-created_at", "-id")
+    stamp = attempts.aggregate(count=Count("id"), newest=Max("id"), at=Max("created_at"))
+    newest_at = stamp["at"].timestamp() if stamp["at"] else ""
+    key = "models-page:" + ":".join(
+        str(part) for part in (name, *choice, stamp["count"], stamp["newest"], newest_at)
+    )
+    history = cache.get(key)
+    if history is None:
+        history = _slot_history(name, attempts)
+        cache.set(key, history, HISTORY_CACHE_SECONDS)
+    recent = [
+        {**row, "own_run": bool(row["run_id"]) and row["run__owner_id"] == user.pk}
+        for row in history["recent"]
+    ]
+    return {**history, "recent": recent}
+
+
+def _slot_history(name: str, attempts) -> dict:
     rows = list(attempts.values(*FIGURE_FIELDS, **METRIC_FIGURES)[:HISTORY_WINDOW])
     points = list(attempts.values(*POINT_FIELDS)[:CHART_POINTS])
     tz = get_current_timezone()
     for row in points:
         row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
         row["label"] = _attempt_label(row, tz)
-    recent = points[:RECENT_ATTEMPTS]
-    for row in recent:
-        row["own_run"] = row["run_id"] and row["run__owner_id"] == user.pk
     return {
         "summary": summarize(rows),
         "latency": latency(rows),
         "contribution": contribution(rows),
-        "recent": recent,
+        "recent": points[:RECENT_ATTEMPTS],
         "time_chart": mark_safe(time_chart(name, points)),
         "stops_chart": mark_safe(stops_chart(name, points)),
         "window": HISTORY_WINDOW,
@@ -378,7 +398,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
     cards = []
     for slot in ModelSlot.objects.all():
         card = live_card(slot_facts(slot), machine, actions.get(slot.name))
-        card["history"] = slot_history(slot.name, filters, request.user)
+        card["history"] = slot_history(slot.name, filters, form.choice(), request.user)
         if card["seed"] and card["slot"].name in SEED_RESPONSE_SECONDS:
             card["seed_seconds"] = SEED_RESPONSE_SECONDS[slot.name]
         cards.append(card)

@@ -187,3 +187,14 @@ def test_scenarios_are_judged_by_the_machine_s_ram(user_client):
 
     rows = {row.split(".")[0].strip(): row for row in table.split("<tr><td>")[1:]}
     assert "status-ok" in rows["C"] and "status-error" in rows["D"]
+
+
+def test_a_new_attempt_shows_at_once_although_the_history_is_cached(user_client):
+    make_attempt("qwen", duration_ms=1111)
+    user_client.get(URL)
+
+    make_attempt("qwen", duration_ms=2222)
+    html = user_client.get(URL).content.decode()
+
+    assert ">1111<" in html and ">2222<" in html
+    assert 'data-points="2"' in html
