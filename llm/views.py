@@ -191,13 +191,6 @@ def gguf_quantization(path: Path) -> str:
     return _gguf_facts(str(path), stat.st_mtime_ns, stat.st_size)
 
 
-@lru_cache(maxsize=1)
-def _gpu_offload() -> bool:
-    from llm.runtime import gpu_offload_supported
-
-    return gpu_offload_supported()
-
-
 def worker_machine(workers: list[Worker]) -> dict:
     """What the alive workers hold and the memory of their machine (or of this one when no
     worker runs): the live part of the page."""
@@ -239,7 +232,6 @@ def slot_facts(slot: ModelSlot) -> dict:
         },
         "seed": info,
         "remote": config.backend == ModelSlot.Backend.REMOTE,
-        "gpu_build": _gpu_offload() if config.n_gpu_layers else None,
     }
     if facts["remote"]:
         return facts
