@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from routes.engine import Problem, Route, Stop, default_time_limit, evaluate, solve  # noqa: E402
+from routes.engine import solver as engine_solver  # noqa: E402
 from routes.planning import build_plan, haversine_km  # noqa: E402
 from routes.samples import TSPTW_DIR, point_set_bodies, read_tsptw, request_bodies  # noqa: E402
 from routes.schema import parse_request  # noqa: E402
@@ -475,10 +476,16 @@ def priority_cmp(problem: Problem, a: Route, b: Route) -> int:
 
 @dataclass
 class Run:
-    """One solver's answer to one case, scored by evaluate()."""
+    """One solver's answer to one case, scored by evaluate().
+
+    ``seconds`` is the CPU time of this process during the call (the engine
+    is single-threaded, VROOM runs with one thread), so a machine shared with
+    others does not skew the comparison; ``wall`` is the wall-clock time.
+    """
 
     route: Route
     seconds: float
+    wall: float = 0.0
 
 
 @dataclass
@@ -521,12 +528,12 @@ class CaseResult:
 def run_engine(case: Case, seeds: int) -> list[Run]:
     runs = []
     for seed in range(max(1, seeds)):
-        t = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         route = solve(case.problem, seed=seed)
-        seconds = time.perf_counter() - t
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         check = evaluate(case.problem, route.order)
         assert check.violations == route.violations, "engine route disagrees with evaluate()"
-        runs.append(Run(route, seconds))
+        runs.append(Run(route, cpu, wall))
     return runs
 
 
@@ -536,16 +543,19 @@ def run_peer(
     """A peer's answer, from the cache when it has one (its time is cached with it)."""
     if key in cache:
         entry = cache[key]
-        order, seconds = (entry, 0.0) if isinstance(entry, list) else entry
+        # Older caches hold the order alone; newer ones [order, cpu seconds, wall seconds].
+        order, seconds, wall = (
+            (entry, 0.0, 0.0) if not entry or isinstance(entry[0], int) else entry
+        )
     else:
-        t = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         try:
             order = solver(case.problem)
         except NotImplementedError:
             return None
-        seconds = time.perf_counter() - t
-        cache[key] = [order, seconds]
-    return Run(evaluate(case.problem, order), seconds)
+        seconds, wall = time.process_time() - cpu, time.perf_counter() - wall
+        cache[key] = [order, seconds, wall]
+    return Run(evaluate(case.problem, order), seconds, wall)
 
 
 @contextmanager
@@ -564,8 +574,8 @@ def busy_core(enabled: bool) -> Iterator[None]:
 
 
 HEADER = (
-    "| case | stops | engine travel (worst) | dropped | engine ms (median) "
-    "| VROOM travel | dropped | VROOM ms | OR-Tools travel | dropped "
+    "| case | stops | engine travel (worst) | dropped | engine CPU ms (median) "
+    "| VROOM travel | dropped | VROOM CPU ms | OR-Tools travel | dropped "
     "| best known | engine/best (mean, worst) | VROOM/best |"
 )
 RULE = "|" + "---|" * 13
@@ -651,19 +661,26 @@ def summary(results: list[CaseResult]) -> list[str]:
         )
     lines += [
         "",
-        "| stops | engine median ms | engine max ms | VROOM median ms | VROOM max ms |",
-        "|---|---|---|---|---|",
+        "| stops | engine CPU ms median | max | engine wall ms median | max "
+        "| VROOM CPU ms median | max | VROOM wall ms median |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, lo, hi in BANDS:
         rows = [r for r in results if lo <= len(r.case.problem.stops) <= hi]
         if not rows:
             continue
         eng = [run.seconds * 1000 for r in rows for run in r.engine]
-        vro = [r.peers["VROOM"].seconds * 1000 for r in rows if "VROOM" in r.peers]
-        lines.append(
-            f"| {label} | {_median(eng):.0f} | {max(eng):.0f} | "
-            + (f"{_median(vro):.1f} | {max(vro):.0f} |" if vro else "- | - |")
-        )
+        eng_wall = [run.wall * 1000 for r in rows for run in r.engine]
+        peers = [r.peers["VROOM"] for r in rows if "VROOM" in r.peers]
+        vro = [run.seconds * 1000 for run in peers]
+        vro_wall = [run.wall * 1000 for run in peers]
+        cells = [label, f"{_median(eng):.0f}", f"{max(eng):.0f}"]
+        cells += [f"{_median(eng_wall):.0f}", f"{max(eng_wall):.0f}"]
+        if vro:
+            cells += [f"{_median(vro):.1f}", f"{max(vro):.0f}", f"{_median(vro_wall):.1f}"]
+        else:
+            cells += ["-", "-", "-"]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -705,6 +722,12 @@ def main(argv: list[str] | None = None) -> int:
         help="keep one core busy with another process while the engine runs",
     )
     parser.add_argument(
+        "--no-wall-cap",
+        action="store_true",
+        help="let the engine use its whole CPU budget however long the wall clock says "
+        "(on a machine shared with other jobs: measures the engine, not the load)",
+    )
+    parser.add_argument(
         "--short-ref",
         action="store_true",
         help="also run OR-Tools with the engine's own time budget (is it worth calling at runtime?)",
@@ -723,6 +746,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             "VROOM (pyvroom) is not installed: .venv/bin/pip install '.[bench]' (or --no-vroom)"
         )
+    if args.no_wall_cap:
+        engine_solver.WALL_FACTOR = math.inf
     cache: dict = {}
     if args.ref_cache and args.ref_cache.exists():
         cache = json.loads(args.ref_cache.read_text())
@@ -732,7 +757,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} cores, Python {platform.python_version()}, OR-Tools {ref_seconds:g} s, "
         f"VROOM {'level 5, 1 thread' if vroom else 'off'}, engine seeds {args.seeds}"
         f"{', one core kept busy' if args.busy else ''}"
+        f"{', no wall-clock cap' if args.no_wall_cap else ''}, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
+    if vroom:
+        vroom_order(all_cases()[0].problem)  # load the library before timing it
     print(HEADER)
     print(RULE)
     results = []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .budget import now
 from .compiled import Compiled
 from .insertion import fill, make_room, squeeze_in, substitute
-from .local_search import Focus, descend
+from .local_search import GRANULAR_FROM, Focus, descend
 from .tour import Tour
 
 INF = float("inf")
@@ -150,10 +150,12 @@ class Search:
         k = len(route)
         if k == 0:
             return route, []
-        if rng.random() < 0.15 * min(1.0, (40 / k) ** 2):
+        full_day = len(route) == len(self.c.candidates)
+        if rng.random() < (0.15 * min(1.0, (40 / k) ** 2) if full_day else 0.15):
             # Now and then rebuild the whole day: the only way out of some shapes
             # (a far stop that fits only if the day is swept the other way round).
-            # It costs a construction and a full descent, so big days do it rarely.
+            # It costs a construction and a full descent, so big days that already
+            # serve every stop do it rarely; over-full days need it to swap stops.
             return [], list(route)
         # Large ruins (a quarter to three quarters of the day) escape deep local
         # optima on over-full days; small ones fine-tune. Both are needed.
@@ -234,7 +236,9 @@ class Search:
         while now() < deadline and time.perf_counter() < wall_deadline:
             if max_iterations is not None and self.iterations >= max_iterations:
                 break
-            if self.iterations - last_gain >= patience(last_gain, len(c.candidates)):
+            if self.iterations - last_gain >= patience(
+                last_gain, len(c.candidates), len(best.route) < len(c.candidates)
+            ):
                 break
             self.iterations += 1
             kept, removed = self.ruin(current.route)
@@ -242,14 +246,26 @@ class Search:
                 break
             tour.set(kept)
             added = self.recreate(tour, removed, set(kept))
+            # Short tours (most over-full days) can afford the or-opt moves on every
+            # tour near the best; long ones get them around the change, and everywhere
+            # only for a new best (a full descent of 150 stops costs as much as
+            # dozens of iterations).
+            short = len(current.route) < GRANULAR_FROM
             self.polish(
                 tour,
                 deadline,
+                full=not short,
                 focus=Focus(_around(current.route, removed, tour.route, added)),
             )
             cand = self.snapshot(tour)
-            if cand.better_than(best):
-                # Worth the unfocused neighbourhoods only when it is a new best.
+            if short:
+                promising = cand.route != best.route and (
+                    cand.prize > best.prize
+                    or (cand.prize == best.prize and cand.travel < best.travel * 1.01)
+                )
+            else:
+                promising = cand.better_than(best)
+            if promising:
                 self.polish(tour, deadline)
                 cand = self.snapshot(tour)
             if max_iterations is not None:
@@ -282,5 +298,7 @@ class Search:
 PATIENCE = 75
 
 
-def patience(last_gain: int, stops: int) -> int:
-    return max(PATIENCE, last_gain, 2 * stops)
+def patience(last_gain: int, stops: int, over_full: bool) -> int:
+    # On an over-full day the search also trades stops, which takes longer to pay off.
+    scale = 2 if over_full else 1
+    return scale * max(PATIENCE, last_gain, 2 * stops)
