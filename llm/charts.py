@@ -104,10 +104,12 @@ def plot(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">'
             f"{escape(y_format(tick))}</text>"
         )
-    for tick in x_ticks:
+    for i, tick in enumerate(x_ticks):
         x = sx(tick)
+        # The end labels align inwards so that a long one (a date) is not cut off.
+        anchor = "start" if i == 0 else "end" if i == len(x_ticks) - 1 else "middle"
         parts.append(
-            f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle" fill="{TEXT}">'
+            f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="{anchor}" fill="{TEXT}">'
             f"{escape(x_format(tick))}</text>"
         )
     parts.append(
