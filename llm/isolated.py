@@ -19,6 +19,7 @@ in-process pool does: `routes.optimize.RunProgress` uses the caller's database c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -98,11 +99,14 @@ class ModelProcess:
 
     @property
     def is_loaded(self) -> bool:
-        return self.model is not None and self.process is not None and self.process.poll() is None
+        # Read once: the pool asks without the lock, while the holder may be clearing it.
+        process = self.process
+        return self.model is not None and process is not None and process.poll() is None
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
+        process = self.process
+        return process.pid if process is not None else None
 
     def holds(self, model: LocalModel) -> bool:
         """Whether the process is alive with this model loaded; a process found dead since
@@ -168,7 +172,7 @@ class ModelProcess:
         try:
             self._send({"op": "exit", "id": 0})
             self.process.wait(timeout=EXIT_SECONDS)
-        except (OSError, subprocess.TimeoutExpired):
+        except (_Died, subprocess.TimeoutExpired):
             self.process.kill()
             self.process.wait()
         self._forget()
@@ -191,7 +195,10 @@ class ModelProcess:
 
     def _send(self, message: dict[str, Any]) -> None:
         assert self.connection is not None
-        self.connection.send_bytes(json.dumps(message).encode())
+        try:
+            self.connection.send_bytes(json.dumps(message).encode())
+        except OSError:  # a broken pipe: the child is gone
+            raise _Died from None
 
     def ask(
         self,
@@ -227,6 +234,12 @@ class ModelProcess:
                 f"stop within {GRACE_SECONDS:g} s of the deadline and was killed "
                 f"({self.tokens} tokens generated)",
             ) from None
+        except BaseException:
+            # The caller gave up (its progress raised, the worker is stopping): stop the child
+            # at its next token; the next request skips this one's late messages by their id.
+            with contextlib.suppress(_Died):
+                self._send({"op": "cancel", "id": request_id})
+            raise
         if reply["event"] == "failed":
             raise ModelError(reply["status"], reply["reason"])
         return reply
