@@ -196,8 +196,8 @@ class SlotActionQuerySet(models.QuerySet):
             .order_by("-requested_at", "-id")
             .values("id")[:1]
         )
-        rows = self.filter(id=models.Subquery(newest)).select_related("requested_by")
-        return {action.slot_id: action for action in rows}
+        rows = self.filter(id=models.Subquery(newest)).select_related("slot", "requested_by")
+        return {action.slot.name: action for action in rows}
 
 
 class SlotAction(models.Model):
@@ -213,9 +213,7 @@ class SlotAction(models.Model):
         DONE = "done"
         FAILED = "failed"
 
-    slot = models.ForeignKey(
-        ModelSlot, on_delete=models.CASCADE, related_name="actions", to_field="name"
-    )
+    slot = models.ForeignKey(ModelSlot, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     requested_by = models.ForeignKey(
@@ -233,7 +231,7 @@ class SlotAction(models.Model):
         ordering = ["-requested_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.slot_id}: {self.kind} ({self.status})"
+        return f"{self.slot.name}: {self.kind} ({self.status})"
 
     def perform(self) -> SlotAction:
         """Do it in this process's model pool (the worker's) and save the outcome in one write."""

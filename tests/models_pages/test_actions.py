@@ -55,7 +55,7 @@ def test_warming_up_a_slot_without_its_file_shows_the_reason(staff_client, staff
 
     assert response.status_code == 302
     action = SlotAction.objects.get()
-    assert (action.slot_id, action.kind, action.status) == ("qwen", "warm_up", "failed")
+    assert (action.slot.name, action.kind, action.status) == ("qwen", "warm_up", "failed")
     assert action.requested_by == staff
     assert "GGUF model file not found" in action.reason
     html = staff_client.get("/models/").content.decode()
