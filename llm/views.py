@@ -54,7 +54,9 @@ def slot_summary(name: str) -> dict:
     rows = (
         Attempt.objects.for_slot(name)
         .order_by("-created_at")
-        .values("status", "duration_ms", "load_ms", "tokens_per_second")[:HISTORY_WINDOW]
+        .values(
+            "status", "duration_ms", "load_ms", "tokens_per_second", "prompt_tokens", "prompt_ms"
+        )[:HISTORY_WINDOW]
     )
     return summarize(rows)
 

@@ -198,3 +198,17 @@ def test_a_new_attempt_shows_at_once_although_the_history_is_cached(user_client)
 
     assert ">1111<" in html and ">2222<" in html
     assert 'data-points="2"' in html
+
+
+def test_the_api_gives_the_same_figures_as_the_page(user_client):
+    make_attempt("llama", duration_ms=1000, prompt_tokens=400, prompt_ms=800, tokens_per_second=20)
+    make_attempt("llama", duration_ms=3000, prompt_tokens=300, prompt_ms=1000, tokens_per_second=30)
+
+    api = {s["name"]: s for s in user_client.get("/api/models").json()["slots"]}["llama"]
+
+    assert api["summary"]["median_ms"] == 1000
+    assert api["summary"]["median_prompt_tokens_per_second"] == 300
+    html = user_client.get(URL).content.decode()
+    card = html[html.index('id="slot-llama"') : html.index('id="algorithm"')]
+    assert '<dd data-figure="median">1000' in card
+    assert "300<small>tokens/s" in card
