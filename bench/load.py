@@ -4,6 +4,7 @@
     .venv/bin/python bench/load.py                 # 32 clients, 60 s per phase
     .venv/bin/python bench/load.py --quick         # 8 clients, 5 s per phase (CI smoke run)
     .venv/bin/python bench/load.py --workers 2     # a second task worker beside the supervised one
+    .venv/bin/python bench/load.py --threads 16    # gunicorn threads per process (scripts/run: 4)
 
 Phase "algorithm": no model file is present, so every optimization is the algorithm's (the
 chain's slots answer "not found" at once). Phase "model": the qwen slot runs the small real test
@@ -119,8 +120,10 @@ from llm.models import Attempt
 from routes.models import RouteRun
 loads = dict(Attempt.objects.filter(load_ms__gt=0).values_list("slot").annotate(n=Count("id")))
 ok = dict(Attempt.objects.filter(status="ok").values_list("slot").annotate(n=Count("id")))
+rows = Attempt.objects.exclude(slot="greedy").values_list("slot", "status").annotate(n=Count("id"))
+outcomes = {f"{slot} {status}": n for slot, status, n in rows}
 runs = dict(RouteRun.objects.values_list("status").annotate(n=Count("id")))
-print(json.dumps({"loads": loads, "ok": ok, "runs": runs}))
+print(json.dumps({"loads": loads, "ok": ok, "outcomes": outcomes, "runs": runs}))
 """
 
 CANCEL = """
@@ -136,7 +139,7 @@ print(json.dumps(len(cancelled)))
 POINT_QWEN = """
 from llm.models import ModelSlot
 ModelSlot.objects.filter(name="qwen").update(
-    model_file=MODEL, n_ctx=2048, n_threads=2, n_gpu_layers=0, timeout=60, max_tokens=256
+    model_file=MODEL, n_ctx=2048, n_threads=2, n_gpu_layers=0, timeout=120, max_tokens=256
 )
 """
 
@@ -144,7 +147,9 @@ ModelSlot.objects.filter(name="qwen").update(
 class Service:
     """scripts/run's processes (supervisor, gunicorn, worker) on a database of its own."""
 
-    def __init__(self, directory: Path, *, web_workers: int, extra_workers: int, database: str):
+    def __init__(
+        self, directory: Path, *, web_workers: int, threads: int, extra_workers: int, database: str
+    ):
         self.dir = directory
         self.port = free_port()
         (directory / "models").mkdir()
@@ -159,6 +164,7 @@ class Service:
         self.log_path = directory / "service.log"
         self.log = open(self.log_path, "ab")
         self.web_workers = web_workers
+        self.threads = threads
         self.extra_workers = extra_workers
         self.processes: list[subprocess.Popen] = []
 
@@ -184,7 +190,8 @@ class Service:
     def start(self) -> None:
         worker = f"{sys.executable} manage.py worker --no-reload --interval 0.2"
         web = [str(BIN / "gunicorn"), "t2site.wsgi", "--bind", f"127.0.0.1:{self.port}"]
-        web += ["--workers", str(self.web_workers), "--threads", "4", "--timeout", "900"]
+        web += ["--workers", str(self.web_workers), "--threads", str(self.threads)]
+        web += ["--timeout", "900"]
         self._popen([sys.executable, "scripts/supervise.py", "--worker", worker, "--", *web])
         for _ in range(self.extra_workers):
             self._popen([sys.executable, "manage.py", "worker", "--no-reload", "--interval", "0.2"])
@@ -402,10 +409,13 @@ def run_phase(
     tally = Tally()
     grace = min(30.0, seconds)
     # One run before the clients start, so that "run" reads have something to fetch.
-    first = Client(service.port, auth, tally, time.monotonic() + 300, 0, seed=0)
-    status, raw = first.request("POST", "/optimize", first.bodies["optimize-15"], {**first.token, **JSON_TYPE})  # fmt: skip
-    if status == 200:
-        tally.run_ids.append(json.loads(raw)["id"])
+    first = Client(service.port, auth, tally, time.monotonic() + seconds, grace, seed=0)
+    try:
+        status, raw = first.request("POST", "/optimize", first.bodies["optimize-15"], {**first.token, **JSON_TYPE})  # fmt: skip
+        if status == 200:
+            tally.run_ids.append(json.loads(raw)["id"])
+    except TimeoutError:
+        tally.cut_off["optimize-15"] += 1
     started = time.monotonic()
     until = started + seconds
     threads = [Client(service.port, auth, tally, until, grace, seed=i) for i in range(clients)]
@@ -452,6 +462,7 @@ def run_phase(
         "kinds": kinds,
         "model_loads": difference("loads"),
         "answers_by_slot": difference("ok"),
+        "model_attempts": difference("outcomes"),
         "runs_by_status": after["runs"],
         "cancelled_at_end": cancelled,
         "database_locked": {"in_answers": tally.locked, "in_log": log_locked},
@@ -483,6 +494,7 @@ def print_phase(result: dict) -> None:
         f"answers by slot: {result['answers_by_slot']}; runs so far: {result['runs_by_status']} "
         f"(unfinished at the end, cancelled: {result['cancelled_at_end']})"
     )
+    print(f"model attempts by outcome: {result['model_attempts'] or 'none'}")
     print(f"'database is locked': {result['database_locked']}")
     print("memory (RSS MB): process, peak, after warm-up, end")
     for row in result["memory"]:
@@ -500,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="8 clients, 5 s per phase")
     parser.add_argument("--phases", default="algorithm,model", help="algorithm,model")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--workers", type=int, default=1, help="task worker processes")
     parser.add_argument("--database-url", default="", help="default: a new SQLite file")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -519,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     service = Service(
         directory,
         web_workers=args.web_workers,
+        threads=args.threads,
         extra_workers=args.workers - 1,
         database=args.database_url,
     )
@@ -530,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
         watch.start()
         print(
             f"load: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before; "
-            f"gunicorn {args.web_workers} x 4 threads, {args.workers} task worker(s), "
+            f"gunicorn {args.web_workers} x {args.threads} threads, {args.workers} task worker(s), "
             f"{service.env['DATABASE_URL'].split(':')[0]}"
         )
         for phase in phases:
