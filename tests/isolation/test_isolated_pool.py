@@ -341,3 +341,45 @@ print(answer.text, "llama_cpp" in sys.modules)
     )
     text, imported = out.stdout.strip().rsplit(" ", 1)
     assert text.startswith("[") and imported == "False"
+
+
+def test_ctrl_c_in_the_terminal_does_not_stop_the_model_process(pool, make_model):
+    # The worker decides when to stop (it finishes the run in hand first); SIGINT reaches the
+    # whole foreground process group, the model's process included.
+    model = make_model()
+    pool.load(model)
+    pid = pid_of(pool, "test")
+
+    os.kill(pid, signal.SIGINT)
+
+    assert ask(pool, model).load_ms == 0.0 and pid_of(pool, "test") == pid
+
+
+def test_a_model_process_does_not_outlive_a_worker_killed_with_SIGKILL(test_model_path):
+    code = f"""
+import sys, time
+from pathlib import Path
+from llm.isolated import IsolatedPool
+from llm.runtime import LocalModel
+pool = IsolatedPool()
+pool.load(LocalModel("test", Path({str(test_model_path)!r}), 2, 0, 2048, 512))
+print(pool.loaded()[0]["pid"], flush=True)
+time.sleep(600)
+"""
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        child = int(worker.stdout.readline())
+        assert not gone(child)
+
+        worker.kill()
+        worker.wait()
+
+        deadline = time.monotonic() + 10
+        while not gone(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gone(child)
+    finally:
+        worker.kill()
+        worker.wait()
