@@ -69,16 +69,18 @@ NOT_INSTALLED = "llama-cpp-python is not installed: pip install llama-cpp-python
 #: A waiting thread that spins is fastest on idle cores, and a disaster when another process
 #: wants them (it burns the core the thread it waits for needs); one that sleeps at once
 #: (OMP_WAIT_POLICY=PASSIVE) pays a wake-up at every barrier. Bounded spinning keeps both:
-#: GNU OpenMP spins GOMP_SPINCOUNT times (1000: tens of microseconds, longer than most
-#: barrier waits on idle cores), then sleeps. Measured with bench/llm.py on this 2-core Xeon
-#: (SmolLM2, 2 threads, 10 stops, medians of 3 interleaved rounds): idle, 30.0 ms per token
-#: against 28.0 for the fastest setting and 56-72 for PASSIVE; with one busy core, 47 ms
-#: against 42-66 (PASSIVE) and 104 (ACTIVE). Under the heavier load of other people's
-#: processes on this shared machine, llama-cpp-python's own default (3 ms of spinning),
-#: ACTIVE and GOMP_SPINCOUNT >= 30000 gave no answer within 40 s (over 1 s per token), 1000
-#: gave 58 ms and PASSIVE 96-134 ms. Figures: docs/benchmarks.md. Only GNU OpenMP reads
-#: GOMP_SPINCOUNT (Linux GCC builds); an LLVM OpenMP build would need KMP_BLOCKTIME instead.
-WAIT_POLICY: dict[str, str] = {"GOMP_SPINCOUNT": "1000"}
+#: GNU OpenMP spins GOMP_SPINCOUNT times, then sleeps (its own estimate: 100,000 spins per
+#: ms, so 3000 is ~30 us; the idle figures show it outlasts most barrier waits). Measured with
+#: bench/llm.py on this 2-core Xeon (SmolLM2, 2 threads, medians of 3 interleaved rounds, mean
+#: of 10 and 30 stops; docs/benchmarks.md): idle, 30.9 ms per token against 28.5 for
+#: llama-cpp-python's own default (300,000 spins) and 51.6 for PASSIVE; with one busy core,
+#: 55 ms against 91 (its default), 80 (ACTIVE) and 59 (PASSIVE). 1000 was a little better
+#: busy (53) but 13 % slower idle. Under heavier load from other people's processes (run
+#: without priority), the default, ACTIVE and 30,000+ gave no answer within 40 s (over 1 s
+#: per token), 1000 gave 58 ms, 10,000 129 ms and PASSIVE 96-134 ms. One thread is best
+#: with a busy core (38.5 ms) and 26 % slower idle. Only GNU OpenMP reads GOMP_SPINCOUNT
+#: (Linux GCC builds, as ours); an LLVM OpenMP build would need KMP_BLOCKTIME instead.
+WAIT_POLICY: dict[str, str] = {"GOMP_SPINCOUNT": "3000"}
 #: The variables through which the environment overrides WAIT_POLICY (GNU OpenMP's; an
 #: explicit GOMP_SPINCOUNT wins over OMP_WAIT_POLICY there).
 WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
