@@ -172,10 +172,12 @@ def test_a_process_killed_while_idle_is_started_again_by_the_next_request(pool, 
     pool.load(model)
     pid = pid_of(pool, "test")
     os.kill(pid, signal.SIGKILL)
-    while not gone(pid):
+    # Until every thread of the killed process has exited it cannot be reaped: wait for that.
+    deadline = time.monotonic() + 10
+    while pool.loaded() and time.monotonic() < deadline:
         time.sleep(0.01)
 
-    assert pool.loaded() == []
+    assert pool.loaded() == [] and gone(pid)
     after = ask(pool, model)
     assert after.load_ms > 0 and after.text.startswith("[")
 
