@@ -1,8 +1,12 @@
 """Benchmark of the local LLM path on the small test model (SmolLM2-135M-Instruct Q4_1).
 
-    .venv/bin/python bench/llm.py [--repeats 7] [--speed-rounds 3] [--quick] [--no-docs]
+    .venv/bin/python bench/llm.py [--repeats 7] [--speed-rounds 3] [--quick] [--no-docs] [--nice N]
     .venv/bin/python bench/llm.py --smoke        # CI: about a minute, nothing written
-    .venv/bin/python bench/llm.py --speed-only   # only the token-speed part, printed
+    .venv/bin/python bench/llm.py --speed-only [--speed-stops 10,30] [--speed-setups WORDS]
+
+On a shared machine, as root, `--nice -15` runs the benchmark in a session of its own at a
+higher priority, so that other people's processes disturb the figures less (the published
+figures were taken so).
 
 In one run:
 
