@@ -212,7 +212,8 @@ class Search:
             key = c.open.__getitem__
         # Parallel insertion is quadratic in the pool: keep it for small pools.
         parallel = len(pool) <= 40 and rng.random() < 0.3
-        return fill(tour, pool, by_shift=rng.random() < 0.5, parallel=parallel, key=key)
+        near = self.near if tour.size >= GRANULAR_FROM else None
+        return fill(tour, pool, by_shift=rng.random() < 0.5, parallel=parallel, key=key, near=near)
 
     def run(
         self,

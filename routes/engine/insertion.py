@@ -12,9 +12,7 @@ IMPROVES = 1e-6
 
 def insert_at(tour: Tour, u: int, p: int) -> None:
     """Insert ``u`` after sequence position ``p``."""
-    route = tour.route
-    route.insert(p, u)
-    tour.set(route)
+    tour.insert(u, p)
 
 
 def fill(
@@ -24,8 +22,12 @@ def fill(
     by_shift: bool = False,
     parallel: bool = False,
     key: Callable[[int], float] | None = None,
+    near: dict[int, list[int]] | None = None,
 ) -> list[int]:
     """Insert stops from ``pool``, most important rank first; return those inserted.
+
+    ``near`` (a neighbour list per stop) makes each try look next to the
+    stop's neighbours first (see :meth:`Tour.insertion`): for long tours.
 
     Within a rank, ``parallel`` repeatedly takes the stop with the cheapest
     insertion overall (better, quadratic); otherwise stops are tried once each
@@ -62,7 +64,7 @@ def fill(
                 left = still
         else:
             for u in group:
-                found = tour.insertion(u, by_shift)
+                found = tour.insertion(u, by_shift, near[u] if near is not None else None)
                 if found is not None:
                     insert_at(tour, u, found[1])
                     inserted.append(u)

@@ -17,7 +17,7 @@ from .compiled import Compiled
 
 
 class Tour:
-    __slots__ = ("c", "seq", "start", "dep", "latest", "fwd", "bwd", "room", "pos")
+    __slots__ = ("c", "seq", "start", "dep", "latest", "fwd", "bwd", "_room", "pos")
 
     def __init__(self, c: Compiled, route: list[int]) -> None:
         self.c = c
@@ -69,14 +69,72 @@ class Tour:
         )
         # Where each stop stands (the origin D appears twice; nothing looks it up).
         self.pos = {v: p for p, v in enumerate(seq)}
-        # The most any gap can be delayed: waiting at p absorbs delay, plus p's own slack.
-        room = 0.0
-        for p in range(1, m):
-            arr = dep[p - 1] + cost[seq[p - 1]][seq[p]]
-            gap = latest[p] - arr
-            if gap > room:
-                room = gap
-        self.room = room
+        self._room: float | None = None
+
+    @property
+    def room(self) -> float:
+        """The most any gap can be delayed: waiting at p absorbs delay, plus p's own slack."""
+        if self._room is None:
+            cost, seq, dep, latest = self.c.cost, self.seq, self.dep, self.latest
+            room = 0.0
+            for p in range(1, len(seq)):
+                gap = latest[p] - dep[p - 1] - cost[seq[p - 1]][seq[p]]
+                if gap > room:
+                    room = gap
+            self._room = room
+        return self._room
+
+    def insert(self, u: int, p: int) -> None:
+        """Insert ``u`` after position ``p`` and update the arrays where they change.
+
+        Same result as :meth:`set` with the new route, but times are only
+        recomputed until they meet the old schedule (forwards for start and
+        departure, backwards for latest), and the prefix sums shift by a constant.
+        """
+        c = self.c
+        cost, opn, close, service = c.cost, c.open, c.close, c.service
+        seq, start, dep, latest, fwd, bwd = (
+            self.seq,
+            self.start,
+            self.dep,
+            self.latest,
+            self.fwd,
+            self.bwd,
+        )
+        x, y = seq[p], seq[p + 1]
+        seq.insert(p + 1, u)
+        m = len(seq)
+        d_fwd = cost[x][u] + cost[u][y] - cost[x][y]
+        d_bwd = cost[u][x] + cost[y][u] - cost[y][x]
+        fwd.insert(p + 1, fwd[p] + cost[x][u])
+        fwd[p + 2 :] = [f + d_fwd for f in fwd[p + 2 :]]
+        bwd.insert(p + 1, bwd[p] + cost[u][x])
+        bwd[p + 2 :] = [b + d_bwd for b in bwd[p + 2 :]]
+        start.insert(p + 1, 0.0)
+        dep.insert(p + 1, 0.0)
+        t, prev = dep[p], x
+        for q in range(p + 1, m):
+            v = seq[q]
+            arr = t + cost[prev][v]
+            st = arr if arr > opn[v] else opn[v]
+            if q > p + 1 and st == start[q]:
+                break  # from here on the old schedule holds
+            start[q] = st
+            t = st + service[v]
+            dep[q] = t
+            prev = v
+        latest.insert(p + 1, 0.0)
+        nxt_latest, nxt = latest[p + 2], y
+        for q in range(p + 1, -1, -1):
+            v = seq[q]
+            lim = nxt_latest - cost[v][nxt] - service[v]
+            value = close[v] if close[v] < lim else lim
+            if q <= p and value == latest[q]:
+                break  # and so does the old latest-start array
+            latest[q] = nxt_latest = value
+            nxt = v
+        self.pos = dict(zip(seq, range(m), strict=True))
+        self._room = None
 
     def may_fit(self, u: int) -> bool:
         """Cheap necessary test for inserting ``u`` when travel obeys the triangle inequality.
@@ -108,11 +166,15 @@ class Tour:
         w = self.c.weight
         return sum(w[v] for v in self.seq[1:-1])
 
-    def insertion(self, u: int, by_shift: bool = False) -> tuple[float, int] | None:
+    def insertion(
+        self, u: int, by_shift: bool = False, near: list[int] | None = None
+    ) -> tuple[float, int] | None:
         """Cheapest feasible gap for ``u``: (score, p) to insert after position p.
 
         The score is the added travel, or with ``by_shift`` the added time at
         the next stop (travel + service + waiting), which packs a full day better.
+        With ``near`` (stops close to ``u``) only the gaps next to those that
+        are on the tour are tried first; the whole tour only if none fits.
         """
         c = self.c
         cost, opn, close, service = c.cost, c.open, c.close, c.service
@@ -121,6 +183,31 @@ class Tour:
         row_u = cost[u]
         best = None
         best_score = float("inf")
+        if near is not None:
+            pos = self.pos
+            for w in near:
+                q = pos.get(w)
+                if q is None:
+                    continue
+                for p in (q - 1, q):
+                    x = seq[p]
+                    y = seq[p + 1]
+                    arr = dep[p] + cost[x][u]
+                    if arr > bu:
+                        continue
+                    st = arr if arr > au else au
+                    arr2 = st + su + row_u[y]
+                    if arr2 > latest[p + 1]:
+                        continue
+                    if by_shift:
+                        score = arr2 - (dep[p] + cost[x][y])
+                    else:
+                        score = cost[x][u] + row_u[y] - cost[x][y]
+                    if score < best_score:
+                        best_score = score
+                        best = p
+            if best is not None:
+                return best_score, best
         for p in range(len(seq) - 1):
             if dep[p] > bu:
                 # Departures only grow along the tour: no later gap can work.

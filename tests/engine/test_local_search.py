@@ -126,3 +126,23 @@ def test_the_tour_arrays_match_evaluate() -> None:
     route = evaluate(problem, public_order(c, tour))
     assert tour.travel == pytest.approx(route.travel_minutes)
     assert tour.start[1 : 1 + len(route.visits)] == pytest.approx([v.start for v in route.visits])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_inserting_a_stop_updates_the_arrays_exactly_as_a_rebuild_would(mode: str) -> None:
+    problem, c, full = random_tour(mode, 5)
+    tour = Tour(c, full.route[::2])
+    rng = random.Random(5)
+    left = full.route[1::2]
+    assert left
+    for u in left:
+        p = rng.randrange(len(tour.seq) - 1)
+        tour.insert(u, p)
+        rebuilt = Tour(c, tour.route)
+        assert tour.seq == rebuilt.seq and tour.pos == rebuilt.pos
+        assert tour.start == pytest.approx(rebuilt.start)
+        assert tour.dep == pytest.approx(rebuilt.dep)
+        assert tour.latest == pytest.approx(rebuilt.latest)
+        assert tour.fwd == pytest.approx(rebuilt.fwd)
+        assert tour.bwd == pytest.approx(rebuilt.bwd)
+        assert tour.room == pytest.approx(rebuilt.room)
