@@ -10,8 +10,11 @@ import pytest
 @pytest.fixture(autouse=True)
 def _inline_optimizations(settings, tmp_path):
     """Runs execute in the test process unless a test asks for the worker; model files are
-    looked up in an empty folder so a developer's own downloads never change a result."""
+    looked up in an empty folder so a developer's own downloads never change a result.
+    Pages answer in English unless a test asks for another language (the product's default is
+    Russian; tests/pages/test_i18n.py checks that default itself)."""
     settings.T2_OPTIMIZE_INLINE = True
+    settings.LANGUAGE_CODE = "en"
     settings.T2_MODELS_DIR = tmp_path / "models"
 
 
