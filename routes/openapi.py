@@ -205,8 +205,36 @@ def _optimize_operation(summary: str, description: str, *, slot: bool) -> dict[s
             "description": "A browser session's POST without a valid CSRF token",
             "content": _json({"$ref": "#/components/schemas/Error"}),
         },
+        "405": {
+            "description": "A method other than POST (the `Allow` header names it)",
+            "headers": {"Allow": {"schema": {"type": "string"}}},
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        },
         "413": {
             "description": "Body too large",
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        },
+        "500": {
+            "description": "The run failed for a reason other than the input: a bug, or its "
+            "task worker died while planning it (the message names which)",
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        },
+        "503": {
+            "description": "No task worker is running (the message says how to start one), "
+            "or the queue is full (`T2_MAX_QUEUED` runs wait already; `Retry-After` says "
+            "when to try again)"
+            + ("; or this model cannot answer and no fallback was asked" if slot else ""),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds, when the queue is full",
+                    "schema": {"type": "integer"},
+                }
+            },
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        },
+        "504": {
+            "description": "The worker did not finish the run within `T2_RUN_WAIT_SECONDS`; "
+            "it stays in the history",
             "content": _json({"$ref": "#/components/schemas/Error"}),
         },
     }
@@ -225,7 +253,6 @@ def _optimize_operation(summary: str, description: str, *, slot: bool) -> dict[s
         "responses": responses,
     }
     if slot:
-        responses["503"] = {"description": "That model cannot answer (and no fallback asked)"}
         operation["parameters"] = [
             {
                 "name": "fallback",

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 #: Priority words and the original project's categories, mapped to ranks (0 = most important).
 PRIORITY_RANKS: dict[str, int] = {
@@ -66,8 +66,15 @@ def _start(value: Any) -> Any:
     if value is None or isinstance(value, dict):
         return value
     if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-        return str(value).strip()
+        return _no_nul(str(value).strip())
     raise ValueError('must be {"lat": ..., "lon": ...} or the ID of one of the locations')
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL stores no NUL in text or jsonb; no name or ID needs one.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    return value
 
 
 def _identifier(value: Any) -> Any:
@@ -77,7 +84,7 @@ def _identifier(value: Any) -> Any:
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
-    return value.strip()
+    return _no_nul(value.strip())
 
 
 Clock = Annotated[str, BeforeValidator(_clock)]
@@ -85,6 +92,7 @@ Latitude = Annotated[float, BeforeValidator(_finite), Field(ge=-90, le=90)]
 Longitude = Annotated[float, BeforeValidator(_finite), Field(ge=-180, le=180)]
 Priority = Annotated[str, BeforeValidator(_priority)]
 Identifier = Annotated[str, BeforeValidator(_identifier), Field(max_length=100)]
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class Point(BaseModel):
@@ -100,8 +108,8 @@ class Location(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     ID: Identifier = Field(description="Unique within the request.")
-    name: str = Field(max_length=300, description="May be empty.")
-    address: str = Field(max_length=500, description="May be empty.")
+    name: Text = Field(max_length=300, description="May be empty.")
+    address: Text = Field(max_length=500, description="May be empty.")
     lat: Latitude
     lon: Longitude
     time_window_start: Clock = Field(description='Opening time, "HH:MM".')

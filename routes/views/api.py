@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from accounts.bearer import InvalidToken, authenticate_bearer, csrf_failure
 from llm.models import ModelSlot
@@ -73,6 +72,25 @@ def _caller(request: HttpRequest):
     return None
 
 
+def allow(*methods: str):
+    """Answer other methods with 405 in the API's error shape (Django's own 405 is empty HTML)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                response = _error(
+                    405, f"method {request.method} is not allowed here; use {', '.join(methods)}"
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def api_caller(view):
     """Resolve the caller before the view runs and pass it on (None: anonymous)."""
 
@@ -103,6 +121,12 @@ def _read_request(request: HttpRequest) -> OptimizeRequest:
     except json.JSONDecodeError as exc:
         raise RequestError(
             [{"field": "body", "message": f"not valid JSON: {exc.msg} at line {exc.lineno}"}]
+        ) from None
+    except RecursionError:
+        raise RequestError([{"field": "body", "message": "JSON nested too deeply"}]) from None
+    except ValueError:  # the one other error json.loads raises: an integer's digit limit
+        raise RequestError(
+            [{"field": "body", "message": "a number in it has more than 4300 digits"}]
         ) from None
     return parse_request(data, max_locations=settings.T2_MAX_LOCATIONS)
 
@@ -150,14 +174,14 @@ def _optimize(request: HttpRequest, caller, *, only: str | None, fallback: bool)
 
 # CSRF-exempt for token and anonymous callers; _caller checks it for browser sessions.
 @csrf_exempt
-@require_POST
+@allow("POST")
 @api_caller
 def optimize_chain(request: HttpRequest, caller) -> JsonResponse:
     return _optimize(request, caller, only=None, fallback=True)
 
 
 @csrf_exempt
-@require_POST
+@allow("POST")
 @api_caller
 def optimize_slot(request: HttpRequest, caller, slot: str) -> JsonResponse:
     if not ModelSlot.objects.filter(name=slot).exists():
@@ -167,7 +191,7 @@ def optimize_slot(request: HttpRequest, caller, slot: str) -> JsonResponse:
     return _optimize(request, caller, only=slot, fallback=fallback)
 
 
-@require_GET
+@allow("GET", "HEAD")
 @api_caller
 def run_list(request: HttpRequest, caller) -> JsonResponse:
     form = RunFilterForm(request.GET)
@@ -204,7 +228,7 @@ def run_list(request: HttpRequest, caller) -> JsonResponse:
     )
 
 
-@require_GET
+@allow("GET", "HEAD")
 @api_caller
 def run_detail(request: HttpRequest, caller, run_id: int) -> JsonResponse:
     try:

@@ -23,6 +23,15 @@ def test_the_openapi_document_describes_every_endpoint(client):
     assert {"start_time", "end_time", "start", "return_to_start", "speed_kmh"} <= set(constraints)
 
 
+@pytest.mark.parametrize("path", ["/optimize", "/qwen/optimize"])
+def test_every_answer_an_optimize_call_can_get_is_documented(client, path):
+    responses = client.get("/openapi.json").json()["paths"][path]["post"]["responses"]
+
+    assert set(responses) == {"200", "400", "401", "403", "405", "413", "500", "503", "504"}
+    assert "Retry-After" in responses["503"]["headers"]
+    assert ("model cannot answer" in responses["503"]["description"]) == (path != "/optimize")
+
+
 def test_the_docs_page_loads_swagger_from_our_static_files(client):
     page = client.get("/docs").content.decode()
 

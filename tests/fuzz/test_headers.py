@@ -102,11 +102,6 @@ def test_a_wrong_method_on_an_optimize_url_is_a_405_and_stores_nothing(client, m
     assert_documented(response, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="require_POST/require_GET answer 405 with an empty text/html body, not the API's "
-    "JSON error shape (routes/views/api.py)",
-)
 def test_a_wrong_method_gets_the_json_error_shape(client):
     response = client.get("/optimize")
 

@@ -11,10 +11,9 @@ from typing import NamedTuple
 from django.core import checks
 from django.core.management.base import BaseCommand
 
-from llm.catalogue import MODELS, SCENARIOS
+from llm.catalogue import MODELS
 from llm.files import ModelFileNotFound
 from llm.memory import (
-    GB,
     GGUFError,
     available_bytes,
     estimate_bytes,
@@ -25,6 +24,7 @@ from llm.memory import (
 from llm.models import ModelSlot
 from llm.probe import ProbeResult, probe_model
 from llm.runtime import gpu_offload_supported, llama_build_info, llama_cpp_version
+from llm.stats import fitting_scenarios
 
 QUANT = re.compile(r"(IQ\d_[A-Z]+|Q\d_K_[SML]|Q\d_K|Q\d_\d|F16|BF16|F32)", re.IGNORECASE)
 # llama.cpp's general.file_type numbers for the common quantizations.
@@ -268,11 +268,11 @@ class Command(BaseCommand):
 
     def _scenarios(self, total: int) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING("Seed scenarios (guide, section 2):"))
-        for letter, title, slots, minimum_gb in SCENARIOS:
-            ok = total >= minimum_gb * GB * 0.95  # "24 GB" machines report a little less
-            verdict = self.style.SUCCESS("yes") if ok else self.style.ERROR("no")
+        for scenario in fitting_scenarios(total):  # the models page shows the same verdicts
+            verdict = self.style.SUCCESS("yes") if scenario["fits"] else self.style.ERROR("no")
             self.stdout.write(
-                f"  {letter} {title}: needs {minimum_gb} GB RAM ({', '.join(slots)}): {verdict}"
+                f"  {scenario['letter']} {scenario['title']}: needs {scenario['minimum_gb']} GB"
+                f" RAM ({', '.join(scenario['slots'])}): {verdict}"
             )
 
     def _checks(self) -> None:
