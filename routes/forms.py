@@ -130,7 +130,8 @@ class ConstraintsForm(forms.Form):
     visit_minutes = forms.FloatField(label=_("Visit, min"))
     cost_per_km_rub = forms.FloatField(label=_("Cost per km, ₽"))
 
-    def __init__(self, *args, location_set, **kwargs):
+    def __init__(self, *args, location_set, locations=None, **kwargs):
+        """`locations`: the set's rows when the caller has them already (saves a query)."""
         kwargs.setdefault("auto_id", "day_%s")
         day = location_set.day
         start = day.start if isinstance(day.start, str) else ""
@@ -143,7 +144,10 @@ class ConstraintsForm(forms.Form):
         )
         super().__init__(*args, **kwargs)
         self.location_set = location_set
-        idents = list(location_set.locations.values_list("ident", "name"))
+        if locations is None:
+            idents = list(location_set.locations.values_list("ident", "name"))
+        else:
+            idents = [(row.ident, row.name) for row in locations]
         self.fields["start_location"].choices = [("", _("the first stop of the route"))] + [
             (ident, f"{ident} — {name}" if name else ident) for ident, name in idents
         ]

@@ -118,7 +118,7 @@ def _set_context(request: HttpRequest, location_set: LocationSet, **extra) -> di
         "set": location_set,
         "locations": locations,
         "add_form": LocationForm(location_set=location_set),
-        "constraints_form": ConstraintsForm(location_set=location_set),
+        "constraints_form": ConstraintsForm(location_set=location_set, locations=locations),
         "optimize_form": OptimizeForm(slots=slots),
         "rename_form": LocationSetForm(initial={"name": location_set.name}),
         "map_data": set_map_data(locations),

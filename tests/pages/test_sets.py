@@ -196,6 +196,9 @@ def test_day_settings_are_validated_by_the_schema_and_saved(owner_client, locati
     assert location_set.constraints["start"] == "loc_2"
     assert location_set.day.return_to_start is True
     assert location_set.day.speed_kmh == 25
+    page = owner_client.get(reverse("set", args=[location_set.pk])).content.decode()
+    assert '<option value="loc_2" selected>' in page
+    assert '<option value="loc_1" selected>' not in page
 
 
 def test_rename_duplicate_and_delete(owner_client, owner, location_set):
