@@ -15,6 +15,9 @@ from tests.factories import seed_example
 pytestmark = pytest.mark.django_db
 
 
+# Committed, not in the test's transaction: the worker closes its connection between tasks
+# (as a long-lived process must), which on PostgreSQL would end a test transaction under it.
+@pytest.mark.django_db(transaction=True)
 def test_a_submitted_run_waits_in_the_queue_until_the_worker_runs_it(client, settings):
     settings.T2_OPTIMIZE_INLINE = False
 
