@@ -76,6 +76,7 @@ def plot(
     line: bool = False,
     x_ticks: list[float] | None = None,
     chart_id: str = "",
+    empty: str = "no attempts to show",
 ) -> str:
     """An SVG chart of the points: circles, optionally joined by a line in x order."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -89,7 +90,7 @@ def plot(
     if not points:
         return (
             f'{head}<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" '
-            f'fill="{TEXT}">no attempts to show</text></svg>'
+            f'fill="{TEXT}">{escape(empty)}</text></svg>'
         )
     xs, ys = [p.x for p in points], [p.y for p in points]
     x_ticks = x_ticks or nice_ticks(min(xs), max(xs))
@@ -139,6 +140,17 @@ def plot(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def integer_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Whole-number ticks covering [low, high] (a count of stops has no 15.2); a single value
+    sits between its neighbours."""
+    low, high = math.floor(low), math.ceil(high)
+    if high - low < 2:
+        low, high = max(0, low - 1), high + 1
+    if high - low <= 2 * count:
+        return [float(v) for v in range(low, high + 1)]
+    return nice_ticks(low, high, count)  # steps of 5 or more here: whole numbers already
 
 
 def time_ticks(start: datetime, end: datetime, count: int = 5) -> list[float]:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from llm.config import SlotConfig
 from llm.files import find_model_file
@@ -115,16 +116,16 @@ class Attempt(models.Model):
     """One link of the chain tried for one run: the per-model timing history."""
 
     class Status(models.TextChoices):
-        OK = "ok"
-        REJECTED = "rejected"
-        TIMEOUT = "timeout"
-        NOT_FOUND = "not_found", "not found"
-        REFUSED_MEMORY = "refused_memory", "refused for memory"
-        CONTEXT_OVERFLOW = "context_overflow", "prompt over n_ctx"
-        ERROR = "error"
-        UNAVAILABLE = "unavailable"
-        SKIPPED = "skipped"
-        CANCELLED = "cancelled"
+        OK = "ok", _("accepted")
+        REJECTED = "rejected", _("rejected")
+        TIMEOUT = "timeout", _("timed out")
+        NOT_FOUND = "not_found", _("not found")
+        REFUSED_MEMORY = "refused_memory", _("refused for memory")
+        CONTEXT_OVERFLOW = "context_overflow", _("prompt over n_ctx")
+        ERROR = "error", _("error")
+        UNAVAILABLE = "unavailable", _("unavailable")
+        SKIPPED = "skipped", _("skipped")
+        CANCELLED = "cancelled", _("cancelled")
 
     run = models.ForeignKey(
         "routes.RouteRun", on_delete=models.CASCADE, related_name="attempts", null=True

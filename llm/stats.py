@@ -73,13 +73,15 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+#: A number standing on its own: not the digits inside a name such as "qwen2-0_5b" or
+#: "q4_k_m", which would turn a file name into "qwen…-…_…b".
+_NUMBER = re.compile(r"(?<![\w./-])\d+(?:[.,]\d+)?(?![\w/-]|[.,]\w)")
 
 
 @lru_cache(maxsize=1024)
 def reason_group(reason: str) -> str:
     """A reason with its numbers blanked, so that "travel 45 min is over ..." and "travel 52
-    min is over ..." count as one kind of refusal."""
+    min is over ..." count as one kind of refusal (file names and paths keep their digits)."""
     return _NUMBER.sub("…", reason.strip()) or "(no reason given)"
 
 

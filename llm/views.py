@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone, localtime
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from llm import charts
@@ -284,8 +286,9 @@ def slot_history(name: str, filters: dict, choice: tuple, user) -> dict:
     attempts = Attempt.objects.for_slot(name).filter(**filters).order_by("-created_at", "-id")
     stamp = attempts.aggregate(count=Count("id"), newest=Max("id"), at=Max("created_at"))
     newest_at = stamp["at"].timestamp() if stamp["at"] else ""
-    key = "models-page:" + ":".join(
-        str(part) for part in (name, *choice, stamp["count"], stamp["newest"], newest_at)
+    key = "models-page:" + ":".join(  # charts and labels are in the page's language
+        str(part)
+        for part in (name, get_language(), *choice, stamp["count"], stamp["newest"], newest_at)
     )
     history = cache.get(key)
     if history is None:
@@ -305,10 +308,13 @@ def _slot_history(name: str, attempts) -> dict:
     for row in points:
         row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
         row["label"] = _attempt_label(row, tz)
+    contributed = contribution(rows)
+    for group in contributed["refusals"]:
+        group["status_label"] = STATUS_LABELS.get(group["status"], group["status"])
     return {
         "summary": summarize(rows),
         "latency": latency(rows),
-        "contribution": contribution(rows),
+        "contribution": contributed,
         "recent": points[:RECENT_ATTEMPTS],
         "time_chart": mark_safe(time_chart(name, points)),
         "stops_chart": mark_safe(stops_chart(name, points)),
@@ -324,9 +330,8 @@ def _kind(status: str) -> str:
 def _attempt_label(row: dict, tz=None) -> str:
     d = row["created_at"].astimezone(tz or get_current_timezone())
     when = f"{d.day:02}.{d.month:02} {d.hour:02}:{d.minute:02}"
-    return (
-        f"{when}: {charts.seconds(row['duration_ms'])}, {row['stops']} stops, {row['status_label']}"
-    )
+    stops = ngettext("%(n)d stop", "%(n)d stops", row["stops"]) % {"n": row["stops"]}
+    return f"{when}: {charts.seconds(row['duration_ms'])}, {stops}, {row['status_label']}"
 
 
 def time_chart(name: str, rows: list[dict]) -> str:
@@ -338,9 +343,10 @@ def time_chart(name: str, rows: list[dict]) -> str:
     ticks = charts.time_ticks(rows[-1]["created_at"], rows[0]["created_at"]) if rows else None
     return charts.plot(
         points,
-        title=f"{name}: latency over time",
-        x_label="time",
-        y_label="latency",
+        title=_("%(slot)s: latency over time") % {"slot": name},
+        x_label=_("time"),
+        y_label=_("latency"),
+        empty=_("no attempts to show"),
         x_format=lambda ts: localtime(datetime.fromtimestamp(ts, UTC)).strftime("%d.%m %H:%M"),
         y_format=charts.seconds,
         line=True,
@@ -354,12 +360,15 @@ def stops_chart(name: str, rows: list[dict]) -> str:
     points = [
         charts.Point(r["stops"], r["duration_ms"], r["label"], _kind(r["status"])) for r in rows
     ]
+    stops = [r["stops"] for r in rows]
     return charts.plot(
         points,
-        title=f"{name}: latency by number of stops",
-        x_label="stops",
-        y_label="latency",
+        title=_("%(slot)s: latency by number of stops") % {"slot": name},
+        x_label=_("stops"),
+        y_label=_("latency"),
+        empty=_("no attempts to show"),
         x_format=lambda v: f"{v:.0f}",
+        x_ticks=charts.integer_ticks(min(stops), max(stops)) if stops else None,
         y_format=charts.seconds,
         chart_id=f"chart-{name}-stops",
     )

@@ -3,8 +3,8 @@
 Starts the app as scripts/run does (gunicorn + the task worker, a fresh SQLite file in a
 temporary folder), makes the first account, adds the Moscow sample set, optimizes it once to the
 end and once more with the worker stopped (a run waiting in the queue), then saves PNGs of the
-sets list, the set, the live run, the route, the history, the import errors and the first-account
-page, in Russian (the default) and the route also in English.
+sets list, the set, the live run, the route, the history, the models page, the account page,
+the import errors and the first-account page, in Russian (the default) and the route also in English.
 
     .venv/bin/python scripts/screenshots.py [--out /tmp/t2-screenshots]
 
@@ -138,6 +138,8 @@ def prepare(page, app) -> dict[str, str]:
     page.wait_for_url(re.compile(r"/runs/\d+/$"))
     paths["live-run"] = page.url.removeprefix(app.url)
     paths["history"] = "/runs/"
+    paths["models"] = "/models/"
+    paths["account"] = "/account/"
     paths["import"] = paths["set"] + "import"
     return paths
 
@@ -146,7 +148,7 @@ def take(browser, app, paths: dict[str, str], out: Path) -> None:
     state = out / ".state.json"
     for width, size in WIDTHS.items():
         page = new_page(browser, app.url, size, storage_state=str(state))
-        for name in ("sets", "set", "live-run", "route", "history"):
+        for name in ("sets", "set", "live-run", "route", "history", "models", "account"):
             page.goto(paths[name])
             shoot(page, out, name, width)
         page.goto(paths["import"])

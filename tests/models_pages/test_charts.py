@@ -77,6 +77,19 @@ def test_ticks_are_round_numbers_covering_the_range(low, high, expected):
     assert charts.nice_ticks(low, high) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    "low, high, expected",
+    [
+        (15, 15, [14, 15, 16]),
+        (0, 0, [0, 1]),
+        (10, 20, list(range(10, 21))),
+        (5, 150, [0, 50, 100, 150]),
+    ],
+)
+def test_stop_counts_get_whole_number_ticks_each_once(low, high, expected):
+    assert charts.integer_ticks(low, high) == expected
+
+
 def test_axis_labels_in_milliseconds_and_seconds():
     assert charts.seconds(850) == "850 ms"
     assert charts.seconds(12000) == "12 s"
@@ -109,3 +122,20 @@ def test_the_page_s_charts_show_the_stored_attempts_of_the_slot(user_client):
         0
     )
     assert [(c["data-x"], c["data-y"]) for c in circles(llama_svg)] == [("50", "777")]
+
+
+@pytest.mark.parametrize(
+    "reason, group",
+    [
+        ("travel 45 min is over 10% more", "travel … min is over …% more"),
+        ("prompt needs 2100 tokens, n_ctx is 2048.", "prompt needs … tokens, n_ctx is …."),
+        (
+            "GGUF model file not found: qwen2-0_5b-instruct-q4_k_m.gguf (looked in: /m/t-pro-it-1.0-q4_k_m.gguf)",
+            "GGUF model file not found: qwen2-0_5b-instruct-q4_k_m.gguf (looked in: /m/t-pro-it-1.0-q4_k_m.gguf)",
+        ),
+    ],
+)
+def test_refusals_are_grouped_with_their_numbers_blanked_but_not_names(reason, group):
+    from llm.stats import reason_group
+
+    assert reason_group(reason) == group
