@@ -212,3 +212,18 @@ def test_the_api_gives_the_same_figures_as_the_page(user_client):
     card = html[html.index('id="slot-llama"') : html.index('id="algorithm"')]
     assert '<dd data-figure="median">1000' in card
     assert "300<small>tokens/s" in card
+
+
+def test_in_russian_statuses_charts_and_tooltips_are_russian_too(user_client):
+    make_attempt("qwen", status="not_found", reason="GGUF model file not found: q.gguf", stops=1)
+    make_attempt("qwen", status="ok", stops=15)
+
+    english = user_client.get(URL).content.decode()
+    html = user_client.get(URL, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+
+    assert "latency by number of stops" in english  # the English page, cached first
+    card = html[html.index('id="slot-qwen"') : html.index('id="slot-tpro"')]
+    assert ">не найден<" in card and ">принят<" in card
+    assert "время ответа по числу точек" in card
+    assert "1 точка" in card and "15 точек" in card  # the points' tooltips
+    assert "not_found<" not in card and "latency" not in card
