@@ -72,16 +72,13 @@ class LocationForm(forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=PRIORITY_CHOICES, initial="B")
     visit_minutes = forms.FloatField(label=_("Visit, min"), required=False)
 
-    def __init__(self, *args, location_set=None, instance=None, html_form=None, **kwargs):
+    def __init__(self, *args, location_set=None, instance=None, **kwargs):
         if instance is not None:
             kwargs.setdefault("auto_id", f"loc{instance.pk}_%s")
         kwargs.setdefault("auto_id", "loc_%s")
         super().__init__(*args, **kwargs)
         self.location_set = location_set
         self.instance = instance
-        if html_form:  # inputs in table cells belong to a form elsewhere in the row
-            for field in self.fields.values():
-                field.widget.attrs["form"] = html_form
         for name in ("time_window_start", "time_window_end"):
             self.fields[name].widget = clock_input()
         for name in ("lat", "lon"):
@@ -115,7 +112,7 @@ class LocationForm(forms.Form):
         if self.instance is not None:
             taken = taken.exclude(pk=self.instance.pk)
         if taken.exists():
-            self.add_error("ident", f"duplicate ID {ident!r}")
+            self.add_error("ident", translate_schema_message(f"duplicate ID {ident!r}"))
         self.request_data = body
         return data
 

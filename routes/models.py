@@ -260,6 +260,10 @@ class RouteRun(models.Model):
         return f"Run {self.pk} ({self.status}, {self.location_count} stops)"
 
     @property
+    def duration_seconds(self) -> float | None:
+        return None if self.duration_ms is None else self.duration_ms / 1000
+
+    @property
     def is_finished(self) -> bool:
         return self.status not in self.UNFINISHED
 

@@ -23,7 +23,9 @@ urlpatterns = [
     path("sets/<int:pk>/export.<str:fmt>", sets.set_export, name="set-export"),
     path("sets/<int:pk>/locations/add", sets.location_add, name="location-add"),
     path("sets/<int:pk>/locations/<int:location_pk>/", sets.location_row, name="location"),
-    path("sets/<int:pk>/locations/<int:location_pk>/edit", sets.location_edit, name="location-edit"),
+    path(
+        "sets/<int:pk>/locations/<int:location_pk>/edit", sets.location_edit, name="location-edit"
+    ),
     path(
         "sets/<int:pk>/locations/<int:location_pk>/delete",
         sets.location_delete,

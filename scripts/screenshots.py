@@ -151,6 +151,10 @@ def take(browser, app, paths: dict[str, str], out: Path) -> None:
         for name in ("sets", "set", "live-run", "route", "history", "models", "account"):
             page.goto(paths[name])
             shoot(page, out, name, width)
+        page.goto(paths["set"])
+        page.click("#locations-body tr:first-child a.btn")  # edit the first row in place
+        page.locator("#locations-body tr.editing").wait_for()
+        shoot(page, out, "set-editing", width)
         page.goto(paths["import"])
         page.set_input_files(
             "#id_file", {"name": "points.csv", "mimeType": "text/csv", "buffer": BAD_CSV}

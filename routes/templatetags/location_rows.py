@@ -17,15 +17,15 @@ register = template.Library()
 
 ROW = (
     '<tr id="location-{pk}" data-point="{ident}" tabindex="0">'
-    "<td>{ident}</td>"
-    '<td class="name">{name}</td>'
-    '<td class="small">{address}</td>'
-    '<td class="num">{lat}</td>'
-    '<td class="num">{lon}</td>'
-    "<td>{opens}–{closes}</td>"
-    '<td><span class="prio prio-{priority}">{priority}</span></td>'
-    '<td class="num">{visit}</td>'
-    '<td class="actions no-print">'
+    '<td data-label="ID">{ident}</td>'
+    '<td class="name wide" title="{lat}, {lon}">{name}</td>'
+    '<td class="small wide">{address}</td>'
+    '<td class="num coords phone-hide">{lat}</td>'
+    '<td class="num coords phone-hide">{lon}</td>'
+    '<td class="nowrap" data-label="{window}">{opens}–{closes}</td>'
+    '<td data-label="{priority_word}"><span class="prio prio-{priority}">{priority}</span></td>'
+    '<td class="num" data-label="{visit_word}">{visit}</td>'
+    '<td class="actions wide no-print">'
     # Remove is htmx-only here (no form and token per row); without JS it is on the edit page.
     '<a class="btn btn-small" href="{base}{pk}/edit" hx-get="{base}{pk}/edit"'
     ' hx-target="closest tr" hx-swap="outerHTML">{edit}</a> '
@@ -64,6 +64,9 @@ def location_rows(rows, location_set, labels):
                 edit=words["edit"],
                 remove=words["remove"],
                 confirm=words["confirm_remove"],
+                window=words["window"],
+                priority_word=words["priority"],
+                visit_word=words["visit"],
             )
             for row in rows
         )

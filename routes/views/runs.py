@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -20,14 +21,14 @@ from routes.models import LocationSet, RouteRun, Worker
 from routes.optimize import QueueFull, run_json, submit
 from routes.schema import RequestError, parse_request
 
-PHASE_LABELS = {
-    "baseline": _("the algorithm plans its own route"),
-    "starting": _("starting"),
-    "waiting": _("waiting for the model to be free"),
-    "loading": _("loading the model"),
-    "prompt": _("reading the prompt"),
-    "generating": _("generating"),
-    "checking": _("checking and improving the model's route"),
+PHASE_LABELS = {  # lazy: translated when shown, in the page's language
+    "baseline": gettext_lazy("the algorithm plans its own route"),
+    "starting": gettext_lazy("starting"),
+    "waiting": gettext_lazy("waiting for the model to be free"),
+    "loading": gettext_lazy("loading the model"),
+    "prompt": gettext_lazy("reading the prompt"),
+    "generating": gettext_lazy("generating"),
+    "checking": gettext_lazy("checking and improving the model's route"),
 }
 
 

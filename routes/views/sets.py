@@ -43,6 +43,10 @@ def row_labels() -> dict[str, str]:
         "edit": _("Edit"),
         "remove": _("Remove"),
         "confirm_remove": _("Remove this location?"),
+        # A phone shows each row as a card, with these above its values.
+        "window": _("Window"),
+        "priority": _("Priority"),
+        "visit": _("Visit, min"),
     }
 
 
@@ -233,7 +237,6 @@ def location_edit(request: HttpRequest, pk: int, location_pk: int) -> HttpRespon
         location_set=location_set,
         instance=row,
         initial=initial,
-        html_form=f"edit-location-{row.pk}" if request.htmx else None,
     )
     if request.method == "POST" and form.is_valid():
         for name, value in Location.from_request(form.request_data).fields().items():

@@ -43,9 +43,7 @@ def test_optimizing_a_set_makes_a_run_owned_by_the_user_and_tied_to_the_set(
     assert run.set_name == location_set.name
 
 
-def test_history_keeps_the_request_as_sent_when_the_set_changes_later(
-    owner_client, location_set
-):
+def test_history_keeps_the_request_as_sent_when_the_set_changes_later(owner_client, location_set):
     run = optimize(owner_client, location_set)
     location_set.locations.all().delete()
     run.refresh_from_db()
@@ -156,7 +154,9 @@ def test_exports_of_a_route(owner_client, location_set, fmt):
     if fmt == "json":
         assert json.loads(body)["locations"] == run.result["locations"]
     elif fmt == "gpx":
-        names = [e.text for e in ET.fromstring(body).iter("{http://www.topografix.com/GPX/1/1}name")]
+        names = [
+            e.text for e in ET.fromstring(body).iter("{http://www.topografix.com/GPX/1/1}name")
+        ]
         assert len(names) >= 3
     else:
         assert run.result["stops"][0]["ID"] in body
@@ -201,3 +201,25 @@ def test_the_history_of_10000_runs_renders_in_a_bounded_number_of_queries(
         reverse("runs"), {"page": 2}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-more"
     )
     assert more.content.decode().count("<tr") == 51  # 50 rows and the next "load more"
+
+
+def test_in_russian_counts_take_their_plural_forms_and_statuses_are_words(
+    owner_client, location_set
+):
+    run = optimize(owner_client, location_set)  # three stops
+
+    html = owner_client.get(reverse("run", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="ru")
+    html = html.content.decode()
+
+    assert "3 точки" in html
+    assert "не найден" in html  # the models' attempts, not "not found"
+    assert ">not found<" not in html and ">not_found<" not in html
+
+
+def test_the_history_shows_a_runs_time_to_a_tenth_of_a_second(owner_client, location_set):
+    run = optimize(owner_client, location_set)
+    RouteRun.objects.filter(pk=run.pk).update(duration_ms=450)
+
+    html = owner_client.get(reverse("runs")).content.decode()
+
+    assert '<td class="num">0.5</td>' in html

@@ -155,7 +155,8 @@ def test_editing_a_row_inline_saves_it_and_returns_the_row(owner_client, locatio
     row = location_set.locations.first()
     url = reverse("location-edit", args=[location_set.pk, row.pk])
     form = owner_client.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert f'form="edit-location-{row.pk}"' in form
+    assert f'<tr id="location-{row.pk}" class="editing"' in form
+    assert f'<form id="edit-location-{row.pk}"' in form and f'id="loc{row.pk}_name"' in form
     response = owner_client.post(
         url, {**GOOD_ROW, "ident": row.ident, "name": "Новое имя"}, HTTP_HX_REQUEST="true"
     )
@@ -275,7 +276,7 @@ def test_the_json_export_is_a_valid_optimize_body(owner_client, location_set, po
 
 def test_the_csv_export_neutralises_formulas(owner_client, owner):
     s = make_set(owner, n=1)
-    s.locations.update(name="=HYPERLINK(\"http://evil\")")
+    s.locations.update(name='=HYPERLINK("http://evil")')
     text = owner_client.get(reverse("set-export", args=[s.pk, "csv"])).content.decode("utf-8-sig")
     assert "'=HYPERLINK" in text
 
