@@ -5,6 +5,7 @@
     .venv/bin/python bench/load.py --quick         # 8 clients, 5 s per phase (CI smoke run)
     .venv/bin/python bench/load.py --workers 2     # a second task worker beside the supervised one
     .venv/bin/python bench/load.py --threads 16    # gunicorn threads per process (scripts/run: 4)
+    .venv/bin/python bench/load.py --queue-algorithm  # algorithm-only runs through the worker too
 
 Phase "algorithm": no model file is present, so every optimization is the algorithm's (the
 chain's slots answer "not found" at once). Phase "model": the qwen slot runs the small real test
@@ -148,7 +149,14 @@ class Service:
     """scripts/run's processes (supervisor, gunicorn, worker) on a database of its own."""
 
     def __init__(
-        self, directory: Path, *, web_workers: int, threads: int, extra_workers: int, database: str
+        self,
+        directory: Path,
+        *,
+        web_workers: int,
+        threads: int,
+        extra_workers: int,
+        database: str,
+        queue_algorithm: bool = False,
     ):
         self.dir = directory
         self.port = free_port()
@@ -160,6 +168,7 @@ class Service:
             T2_STATIC_ROOT=str(directory / "static"),
             DEBUG="0",
             LOG_LEVEL="WARNING",
+            T2_ALGORITHM_IN_WEB="0" if queue_algorithm else "1",
         )
         self.log_path = directory / "service.log"
         self.log = open(self.log_path, "ab")
@@ -516,6 +525,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="task worker processes")
     parser.add_argument("--database-url", default="", help="default: a new SQLite file")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--queue-algorithm",
+        action="store_true",
+        help="algorithm-only runs through the worker's queue too (T2_ALGORITHM_IN_WEB=0), as "
+        "before they were planned in the web process",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.clients, args.seconds = 8, 5
@@ -535,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         extra_workers=args.workers - 1,
         database=args.database_url,
+        queue_algorithm=args.queue_algorithm,
     )
     results = []
     try:
@@ -545,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"load: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before; "
             f"gunicorn {args.web_workers} x {args.threads} threads, {args.workers} task worker(s), "
-            f"{service.env['DATABASE_URL'].split(':')[0]}"
+            f"{service.env['DATABASE_URL'].split(':')[0]}, algorithm-only runs "
+            + ("queued for the worker" if args.queue_algorithm else "planned in the web process")
         )
         for phase in phases:
             if phase == "model":

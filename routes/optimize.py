@@ -19,6 +19,7 @@ from django.utils import timezone
 from llm.backends import ChainOptions
 from llm.chain import AttemptRecord, run_chain
 from llm.config import SlotConfig
+from llm.files import ModelFileNotFound, find_model_file
 from llm.models import Attempt, ModelSlot
 from llm.progress import Progress
 from routes.models import LocationSet, RouteRun, Worker
@@ -281,6 +282,32 @@ def check_queue() -> None:
         raise QueueFull(waiting, retry_after_seconds())
 
 
+def needs_worker(slots: list[SlotConfig]) -> bool:
+    """Whether a slot of this chain could answer: a remote slot, or a local one whose file is
+    found. The models live in the worker, so such a run is queued for it; a chain with none
+    would only run the algorithm, which the web process computes as fast itself (no queue,
+    no polling: bench/load.py)."""
+    for config in slots:
+        if config.backend != "local":
+            return True
+        try:
+            find_model_file(
+                config.model_file, models_dir=settings.T2_MODELS_DIR, project_dir=settings.BASE_DIR
+            )
+        except ModelFileNotFound:
+            continue
+        return True
+    return False
+
+
+def runs_here(only: str | None) -> bool:
+    """Execute in this process: always with T2_OPTIMIZE_INLINE; with T2_ALGORITHM_IN_WEB when
+    no slot of the chain could answer."""
+    if settings.T2_OPTIMIZE_INLINE:
+        return True
+    return settings.T2_ALGORITHM_IN_WEB and not needs_worker(chain_slots(only))
+
+
 def submit(
     request: OptimizeRequest,
     *,
@@ -293,10 +320,11 @@ def submit(
 
     Raises QueueFull (and saves nothing) when T2_MAX_QUEUED runs are waiting already.
     """
-    if not settings.T2_OPTIMIZE_INLINE:
+    here = runs_here(only)
+    if not here:
         check_queue()
     run = create_run(request, only=only, fallback=fallback, owner=owner, location_set=location_set)
-    if settings.T2_OPTIMIZE_INLINE:
+    if here:
         try:
             return execute(run)
         except Exception:

@@ -258,6 +258,9 @@ T2_WORKER_STALE_SECONDS = envfloat("T2_WORKER_STALE_SECONDS", 10, minimum=1)
 T2_WORKER_GRACE_SECONDS = envfloat("T2_WORKER_GRACE_SECONDS", 3, minimum=0)
 # Runs waiting for the worker beyond this number are refused at once (503 with Retry-After).
 T2_MAX_QUEUED = envint("T2_MAX_QUEUED", 50, minimum=1)
+# A run whose chain has no slot that could answer (every local file missing, no remote slot)
+# only runs the algorithm: plan it in the web process instead of queueing it for the worker.
+T2_ALGORITHM_IN_WEB = envbool("T2_ALGORITHM_IN_WEB", True)
 # On SIGTERM the worker finishes the run in hand for at most this long, then fails it.
 T2_WORKER_STOP_SECONDS = envfloat("T2_WORKER_STOP_SECONDS", 20, minimum=0)
 # Imports: the largest file accepted (bytes); rows are limited by T2_MAX_LOCATIONS.

@@ -15,6 +15,9 @@ def _inline_optimizations(settings, tmp_path):
     Russian; tests/pages/test_i18n.py checks that default itself)."""
     settings.T2_OPTIMIZE_INLINE = True
     settings.LANGUAGE_CODE = "en"
+    # Runs that only the algorithm can answer go to the worker as the others do, unless a test
+    # is about computing them here (tests/api/test_algorithm_in_web.py).
+    settings.T2_ALGORITHM_IN_WEB = False
     settings.T2_MODELS_DIR = tmp_path / "models"
 
 

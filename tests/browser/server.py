@@ -154,6 +154,8 @@ def served_app(directory: Path, *, worker: bool = True, **settings: str) -> Iter
         T2_MODELS_DIR=str(directory / "models"),
         T2_STATIC_ROOT=str(directory / "static"),
         T2_OPTIMIZE_INLINE="0",
+        # Every run through the worker, as when a model is installed: the live progress page.
+        T2_ALGORITHM_IN_WEB="0",
         DEBUG="0",
     )
     env.update(settings)

@@ -172,6 +172,7 @@ class Service:
         self.env.update(
             DATABASE_URL=f"sqlite:///{self.database}",
             T2_MODELS_DIR=str(tmp_path / "models"),
+            T2_ALGORITHM_IN_WEB="0",  # every run through the queue, as with a model installed
             DEBUG="0",
             T2_WORKER_HEARTBEAT_SECONDS="0.5",
             T2_RUN_WAIT_SECONDS="60",
