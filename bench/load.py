@@ -4,7 +4,7 @@
     .venv/bin/python bench/load.py                 # 32 clients, 60 s per phase
     .venv/bin/python bench/load.py --quick         # 8 clients, 5 s per phase (CI smoke run)
     .venv/bin/python bench/load.py --workers 2     # a second task worker beside the supervised one
-    .venv/bin/python bench/load.py --threads 16    # gunicorn threads per process (scripts/run: 4)
+    .venv/bin/python bench/load.py --threads 4     # gunicorn threads per process (scripts/run: 32)
     .venv/bin/python bench/load.py --queue-algorithm  # algorithm-only runs through the worker too
 
 Phase "algorithm": no model file is present, so every optimization is the algorithm's (the
@@ -521,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="8 clients, 5 s per phase")
     parser.add_argument("--phases", default="algorithm,model", help="algorithm,model")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=32, help="threads per gunicorn worker")
     parser.add_argument("--workers", type=int, default=1, help="task worker processes")
     parser.add_argument("--database-url", default="", help="default: a new SQLite file")
     parser.add_argument("--json", type=Path, help="also write the figures here")
