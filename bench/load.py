@@ -6,6 +6,7 @@
     .venv/bin/python bench/load.py --workers 2     # a second task worker beside the supervised one
     .venv/bin/python bench/load.py --threads 4     # gunicorn threads per process (scripts/run: 32)
     .venv/bin/python bench/load.py --queue-algorithm  # algorithm-only runs through the worker too
+    .venv/bin/python bench/load.py --only optimize-15  # one kind of request instead of the mix
 
 Phase "algorithm": no model file is present, so every optimization is the algorithm's (the
 chain's slots answer "not found" at once). Phase "model": the qwen slot runs the small real test
@@ -531,7 +532,19 @@ def main(argv: list[str] | None = None) -> int:
         help="algorithm-only runs through the worker's queue too (T2_ALGORITHM_IN_WEB=0), as "
         "before they were planned in the web process",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated kinds to send (default: the whole mix: {', '.join(MIX)})",
+    )
     args = parser.parse_args(argv)
+    if args.only:
+        wanted = {kind.strip() for kind in args.only.split(",") if kind.strip()}
+        if unknown := wanted - set(MIX):
+            parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
+        for kind in list(MIX):
+            if kind not in wanted:
+                del MIX[kind]
     if args.quick:
         args.clients, args.seconds = 8, 5
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
