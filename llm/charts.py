@@ -162,8 +162,9 @@ def time_ticks(start: datetime, end: datetime, count: int = 5) -> list[float]:
     return [low + (high - low) * i / (count - 1) for i in range(count)]
 
 
-def seconds(ms: float) -> str:
-    """An axis label for milliseconds: `850 ms`, `12 s`, `2.5 s`."""
+def seconds(ms: float, units: tuple[str, str] = ("ms", "s")) -> str:
+    """An axis label for milliseconds: `850 ms`, `12 s`, `2.5 s` (`units`: the words for
+    milliseconds and seconds, in the page's language)."""
     if ms < 1000:
-        return f"{ms:.0f} ms"
-    return f"{_number(ms / 1000)} s"
+        return f"{ms:.0f} {units[0]}"
+    return f"{_number(ms / 1000)} {units[1]}"

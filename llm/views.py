@@ -327,11 +327,15 @@ def _kind(status: str) -> str:
     return status if status in ("ok", "rejected") else "other"
 
 
+def _duration(ms: float) -> str:
+    return charts.seconds(ms, (_("ms"), _("s")))
+
+
 def _attempt_label(row: dict, tz=None) -> str:
     d = row["created_at"].astimezone(tz or get_current_timezone())
     when = f"{d.day:02}.{d.month:02} {d.hour:02}:{d.minute:02}"
     stops = ngettext("%(n)d stop", "%(n)d stops", row["stops"]) % {"n": row["stops"]}
-    return f"{when}: {charts.seconds(row['duration_ms'])}, {stops}, {row['status_label']}"
+    return f"{when}: {_duration(row['duration_ms'])}, {stops}, {row['status_label']}"
 
 
 def time_chart(name: str, rows: list[dict]) -> str:
@@ -348,7 +352,7 @@ def time_chart(name: str, rows: list[dict]) -> str:
         y_label=_("latency"),
         empty=_("no attempts to show"),
         x_format=lambda ts: localtime(datetime.fromtimestamp(ts, UTC)).strftime("%d.%m %H:%M"),
-        y_format=charts.seconds,
+        y_format=_duration,
         line=True,
         x_ticks=ticks,
         chart_id=f"chart-{name}-time",
@@ -369,7 +373,7 @@ def stops_chart(name: str, rows: list[dict]) -> str:
         empty=_("no attempts to show"),
         x_format=lambda v: f"{v:.0f}",
         x_ticks=charts.integer_ticks(min(stops), max(stops)) if stops else None,
-        y_format=charts.seconds,
+        y_format=_duration,
         chart_id=f"chart-{name}-stops",
     )
 

@@ -224,6 +224,6 @@ def test_in_russian_statuses_charts_and_tooltips_are_russian_too(user_client):
     assert "latency by number of stops" in english  # the English page, cached first
     card = html[html.index('id="slot-qwen"') : html.index('id="slot-tpro"')]
     assert ">не найден<" in card and ">принят<" in card
-    assert "время ответа по числу точек" in card
+    assert "время ответа по числу точек" in card and " мс</text>" in card  # axis units
     assert "1 точка" in card and "15 точек" in card  # the points' tooltips
     assert "not_found<" not in card and "latency" not in card

@@ -222,4 +222,4 @@ def test_the_history_shows_a_runs_time_to_a_tenth_of_a_second(owner_client, loca
 
     html = owner_client.get(reverse("runs")).content.decode()
 
-    assert '>0.5</td>' in html and '>0</td>' not in html
+    assert ">0.5</td>" in html and ">0</td>" not in html
