@@ -224,3 +224,102 @@ def translate_schema_message(message: str) -> str:
         if match:
             return translate(match)
     return message
+
+
+# ---------- the route engine's reasons ----------
+#
+# An attempt's reason (why a model's route was not used) is free text from llm/: English, kept
+# as it is in the database and the API. The pages translate the fixed phrases below where they
+# show it; a reason not listed here (an error from llama.cpp, a server's answer) stays English.
+# When a phrase in llm/ changes, change it here too.
+
+ENGINE_FIXED = frozenset(
+    (
+        gettext_noop("remote slot has no endpoint URL"),
+        gettext_noop("llama-cpp-python is not installed: pip install llama-cpp-python"),
+        gettext_noop("it was not loaded"),
+        gettext_noop("a remote slot runs on its server, not here"),
+    )
+)
+
+#: A number, or "…" where the models page groups reasons with their numbers blanked.
+_N = r"(?:\d+|…)"
+
+ENGINE_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(
+            r"^GGUF model file not found: (?P<file>.+?) \(looked in: (?P<places>.*)\)$", re.S
+        ),
+        lambda m: (
+            gettext("GGUF model file not found: %(file)s (looked in: %(places)s)") % m.groupdict()
+        ),
+    ),
+    (
+        re.compile(r"^model file not found: (?P<path>.+)$", re.S),
+        lambda m: gettext("model file not found: %(path)s") % m.groupdict(),
+    ),
+    (
+        re.compile(rf"^(?P<n>{_N}) violations against the algorithm's (?P<theirs>{_N})$"),
+        lambda m: (
+            ngettext(
+                "%(n)s violation against the algorithm's %(theirs)s",
+                "%(n)s violations against the algorithm's %(theirs)s",
+                _count(m["n"]),
+            )
+            % m.groupdict()
+        ),
+    ),
+    (
+        re.compile(
+            r"^drops more important stops \(per priority A–D: (?P<ours>.+) "
+            r"against the algorithm's (?P<theirs>.+)\)$"
+        ),
+        lambda m: (
+            gettext(
+                "drops more important stops (per priority A–D: %(ours)s against the "
+                "algorithm's %(theirs)s)"
+            )
+            % m.groupdict()
+        ),
+    ),
+    (
+        re.compile(
+            rf"^travel (?P<minutes>{_N}) min is over (?P<share>{_N}%) more than the "
+            rf"algorithm's (?P<theirs>{_N}) min$"
+        ),
+        lambda m: (
+            gettext(
+                "travel %(minutes)s min is over %(share)s more than the algorithm's %(theirs)s min"
+            )
+            % m.groupdict()
+        ),
+    ),
+    (
+        re.compile(r"^unusable answer: (?P<error>.*)$", re.S),
+        lambda m: gettext("unusable answer: %(error)s") % m.groupdict(),
+    ),
+    (
+        re.compile(
+            r"^timed out after (?P<seconds>\S+) s waiting for (?P<name>.+) to be free "
+            r"\(0 tokens generated\)$"
+        ),
+        lambda m: (
+            gettext(
+                "timed out after %(seconds)s s waiting for %(name)s to be free (0 tokens generated)"
+            )
+            % m.groupdict()
+        ),
+    ),
+]
+
+
+def translate_engine_reason(reason: str) -> str:
+    """An attempt's `reason` (English, from llm/) in the active language where it is one of
+    the engine's fixed phrases; anything else as it is."""
+    if reason in ENGINE_FIXED:
+        return gettext(reason)
+    for pattern, translate in ENGINE_PATTERNS:
+        match = pattern.match(reason)
+        if match:
+            return translate(match)
+    return reason

@@ -11,7 +11,12 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from routes.messages import FIXED_MESSAGES, translate_schema_message
+from routes.messages import (
+    ENGINE_FIXED,
+    FIXED_MESSAGES,
+    translate_engine_reason,
+    translate_schema_message,
+)
 from routes.schema import RequestError, parse_request
 from tests.factories import location
 
@@ -158,6 +163,59 @@ def test_messages_with_variable_parts(message, russian):
         assert translate_schema_message(message) == russian
     with translation.override("en"):
         assert translate_schema_message(message) == message
+
+
+@pytest.mark.parametrize(
+    ("reason", "russian"),
+    [
+        (
+            "GGUF model file not found: qwen.gguf (looked in: /m/qwen.gguf)",
+            "файл модели GGUF не найден: qwen.gguf (искали в: /m/qwen.gguf)",
+        ),
+        ("1 violations against the algorithm's 0", "1 нарушение против 0 у алгоритма"),
+        ("3 violations against the algorithm's 1", "3 нарушения против 1 у алгоритма"),
+        ("12 violations against the algorithm's 2", "12 нарушений против 2 у алгоритма"),
+        # as the models page groups them, numbers blanked
+        ("… violations against the algorithm's …", "… нарушений против … у алгоритма"),
+        (
+            "travel 52 min is over 10% more than the algorithm's 40 min",
+            "в пути 52 мин: больше чем на 10% дольше, чем у алгоритма (40 мин)",
+        ),
+        ("unusable answer: no JSON array", "ответ не подходит: no JSON array"),
+        ("llama.cpp said something new", "llama.cpp said something new"),
+    ],
+)
+def test_the_engines_fixed_reasons_are_shown_in_the_pages_language(reason, russian):
+    from django.utils import translation
+
+    with translation.override("ru"):
+        assert translate_engine_reason(reason) == russian
+    with translation.override("en"):  # as it was; "1 violations" gets its singular
+        english = reason.replace("1 violations", "1 violation", 1)
+        assert translate_engine_reason(reason) == (english if reason[0] == "1" else reason)
+
+
+@pytest.mark.parametrize("reason", sorted(ENGINE_FIXED))
+def test_every_fixed_engine_reason_has_a_russian_translation(reason):
+    from django.utils import translation
+
+    with translation.override("ru"):
+        assert translate_engine_reason(reason) != reason
+
+
+def test_the_engine_still_says_what_the_catalogue_knows():
+    """A reworded reason in llm/ would silently stop being translated."""
+    from pathlib import Path
+
+    from django.utils import translation
+
+    from llm.files import ModelFileNotFound
+    from llm.runtime import NOT_INSTALLED
+
+    with translation.override("ru"):
+        missing = str(ModelFileNotFound("q.gguf", [Path("/m/q.gguf")]))
+        assert translate_engine_reason(missing).startswith("файл модели GGUF не найден")
+        assert translate_engine_reason(NOT_INSTALLED) != NOT_INSTALLED
 
 
 def test_the_schema_still_says_what_the_catalogue_knows():

@@ -214,6 +214,8 @@ def test_in_russian_counts_take_their_plural_forms_and_statuses_are_words(
     assert "3 точки" in html
     assert "не найден" in html  # the models' attempts, not "not found"
     assert ">not found<" not in html and ">not_found<" not in html
+    assert "файл модели GGUF не найден" in html  # and why, in Russian too
+    assert "GGUF model file not found" not in html
 
 
 def test_the_history_shows_a_runs_time_to_a_tenth_of_a_second(owner_client, location_set):
