@@ -227,3 +227,4 @@ def test_in_russian_statuses_charts_and_tooltips_are_russian_too(user_client):
     assert "время ответа по числу точек" in card and " мс</text>" in card  # axis units
     assert "1 точка" in card and "15 точек" in card  # the points' tooltips
     assert "not_found<" not in card and "latency" not in card
+    assert "qwen · основная</span>" in card  # the slot's role
