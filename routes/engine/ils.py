@@ -20,6 +20,7 @@ from .tour import Tour
 
 INF = float("inf")
 RUIN_CAP = 25  # most stops one ruin removes
+MEMO_LIMIT = 5_000  # remembered polished tours of each kind (about 10 MB at 250 stops)
 
 
 @dataclass
@@ -102,6 +103,10 @@ class Search:
         self.granular = timed_neighbours(c)
         self.iterations = 0
         self.trace: list[tuple[int, int, float]] = []  # (iteration, prize, travel) at each new best
+        # Polished results by the tour they started from: after the focused polish of a
+        # recreated tour, and after the full polish of a promising one.
+        self.settled: dict[tuple[int, ...], list[int]] = {}
+        self.polished: dict[tuple[int, ...], list[int]] = {}
 
     def snapshot(self, tour: Tour) -> Solution:
         return Solution(tour.route, tour.prize(), tour.travel)
@@ -144,6 +149,24 @@ class Search:
             gone = served.symmetric_difference(tour.route) - set(added)
             added += [u for u, _ in swaps]
             focus = Focus(_around(before, list(gone | {v for _, v in swaps}), tour.route, added))
+
+    def polish_once(
+        self, tour: Tour, deadline: float, memo: dict[tuple[int, ...], list[int]], **how
+    ) -> None:
+        """:meth:`polish`, remembered: a tour met before is set to what polishing it gave.
+
+        The search keeps coming back to the same places (on days of up to 20 stops about
+        three recreated tours in four were seen before, bench/engine.py), and a descent is
+        most of an iteration's cost. Only finished descents are remembered.
+        """
+        key = tuple(tour.route)
+        known = memo.get(key)
+        if known is not None:
+            tour.set(known)
+            return
+        self.polish(tour, deadline, **how)
+        if now() <= deadline and len(memo) < MEMO_LIMIT:
+            memo[key] = tour.route
 
     def ruin(self, route: list[int]) -> tuple[list[int], list[int]]:
         rng = self.rng
@@ -252,9 +275,10 @@ class Search:
             # only for a new best (a full descent of 150 stops costs as much as
             # dozens of iterations).
             short = len(current.route) < GRANULAR_FROM
-            self.polish(
+            self.polish_once(
                 tour,
                 deadline,
+                self.settled,
                 full=not short,
                 focus=Focus(_around(current.route, removed, tour.route, added)),
             )
@@ -267,7 +291,7 @@ class Search:
             else:
                 promising = cand.better_than(best)
             if promising:
-                self.polish(tour, deadline)
+                self.polish_once(tour, deadline, self.polished)
                 cand = self.snapshot(tour)
             if max_iterations is not None:
                 progress = self.iterations / max_iterations  # reproducible: no clock in the loop
@@ -295,11 +319,13 @@ class Search:
 # again as its last success needed), or twice the number of stops on bigger
 # days. Measured on 348 runs of 58 days of up to 20 stops against the best of
 # 6 x 1000 iterations: 50 misses the best in 37 runs, 75 in 30, 100 in 23,
-# the former fixed 80 ms budget in 32 (see docs/benchmarks.md).
+# the former fixed 80 ms budget in 32 (see docs/benchmarks.md). Smaller days
+# have fewer places to look: 25 + 2.5 per stop (40 at 6 stops, 62 at 15) missed
+# one run more than 75 in 300 runs of 50 days of 2-20 stops, for 13 % less time.
 PATIENCE = 75
 
 
 def patience(last_gain: int, stops: int, over_full: bool) -> int:
     # On an over-full day the search also trades stops, which takes longer to pay off.
     scale = 2 if over_full else 1
-    return scale * max(PATIENCE, last_gain, 2 * stops)
+    return scale * max(min(PATIENCE, 25 + 5 * stops // 2), last_gain, 2 * stops)

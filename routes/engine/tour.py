@@ -17,7 +17,7 @@ from .compiled import Compiled
 
 
 class Tour:
-    __slots__ = ("c", "seq", "start", "dep", "latest", "fwd", "bwd", "_room", "pos")
+    __slots__ = ("c", "seq", "start", "dep", "latest", "fwd", "bwd", "_room", "_pos")
 
     def __init__(self, c: Compiled, route: list[int]) -> None:
         self.c = c
@@ -67,9 +67,17 @@ class Tour:
             fwd,
             bwd,
         )
-        # Where each stop stands (the origin D appears twice; nothing looks it up).
-        self.pos = {v: p for p, v in enumerate(seq)}
+        self._pos: dict[int, int] | None = None
         self._room: float | None = None
+
+    @property
+    def pos(self) -> dict[int, int]:
+        """Where each stop stands (the origin D appears twice; nothing looks it up).
+
+        Built on first use after a change: short tours never ask for it."""
+        if self._pos is None:
+            self._pos = {v: p for p, v in enumerate(self.seq)}
+        return self._pos
 
     @property
     def room(self) -> float:
@@ -133,7 +141,7 @@ class Tour:
                 break  # and so does the old latest-start array
             latest[q] = nxt_latest = value
             nxt = v
-        self.pos = dict(zip(seq, range(m), strict=True))
+        self._pos = None
         self._room = None
 
     def may_fit(self, u: int) -> bool:
