@@ -22,9 +22,11 @@ from llm.config import SlotConfig
 from llm.files import ModelFileNotFound, find_model_file
 from llm.models import Attempt, ModelSlot
 from llm.progress import Progress
+from routes.engine import default_time_limit
 from routes.models import LocationSet, RouteRun, Worker
 from routes.planning import as_entered, build_plan
 from routes.schema import OptimizeRequest, parse_request
+from routes.turns import Turns
 
 logger = logging.getLogger(__name__)
 
@@ -308,6 +310,17 @@ def runs_here(only: str | None) -> bool:
     return settings.T2_ALGORITHM_IN_WEB and not needs_worker(chain_slots(only))
 
 
+_turns: Turns | None = None
+
+
+def turns() -> Turns:
+    """This process's turns for the algorithm-only runs it plans (T2_SOLVES_AT_ONCE)."""
+    global _turns
+    if _turns is None or _turns.slots != settings.T2_SOLVES_AT_ONCE:
+        _turns = Turns(settings.T2_SOLVES_AT_ONCE)
+    return _turns
+
+
 def submit(
     request: OptimizeRequest,
     *,
@@ -326,7 +339,10 @@ def submit(
     run = create_run(request, only=only, fallback=fallback, owner=owner, location_set=location_set)
     if here:
         try:
-            return execute(run)
+            if settings.T2_OPTIMIZE_INLINE:
+                return execute(run)
+            with turns().take(default_time_limit(run.location_count)):
+                return execute(run)
         except Exception:
             logger.exception("run %s failed", run.pk)
             return run

@@ -246,6 +246,9 @@ T2_MODEL_KEEP_ALIVE = envfloat("T2_MODEL_KEEP_ALIVE", 1800, minimum=1)
 # Run each loaded local model in a child process of its own (llm.isolated), so that a crash in
 # llama.cpp fails that attempt instead of the worker; off = in the worker's own process.
 T2_ISOLATE_MODELS = envbool("T2_ISOLATE_MODELS", True)
+# Those processes run this much lower in CPU priority (nice) than the web server, so pages and
+# API reads get the cores first while a model generates (bench/load.py, model phase).
+T2_MODEL_NICE = min(19, envint("T2_MODEL_NICE", 10, minimum=0))
 # Run optimizations in the web process instead of the task worker (development, tests, one
 # process). Models then live in the web process: run it with a single worker.
 T2_OPTIMIZE_INLINE = envbool("T2_OPTIMIZE_INLINE", False)
@@ -261,6 +264,9 @@ T2_MAX_QUEUED = envint("T2_MAX_QUEUED", 50, minimum=1)
 # A run whose chain has no slot that could answer (every local file missing, no remote slot)
 # only runs the algorithm: plan it in the web process instead of queueing it for the worker.
 T2_ALGORITHM_IN_WEB = envbool("T2_ALGORITHM_IN_WEB", True)
+# Such runs planned at once in one web process; the others wait, the smallest day first
+# (routes/turns.py). One per process: gunicorn's processes share the cores.
+T2_SOLVES_AT_ONCE = envint("T2_SOLVES_AT_ONCE", 1, minimum=1)
 # On SIGTERM the worker finishes the run in hand for at most this long, then fails it.
 T2_WORKER_STOP_SECONDS = envfloat("T2_WORKER_STOP_SECONDS", 20, minimum=0)
 # Imports: the largest file accepted (bytes); rows are limited by T2_MAX_LOCATIONS.

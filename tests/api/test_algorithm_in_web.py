@@ -3,11 +3,13 @@ alone needs no model, so no queue and no worker); any other run is queued for th
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from llm.models import ModelSlot
+from routes import optimize
 from routes.models import RouteRun
 from tests.factories import seed_example
 
@@ -79,3 +81,27 @@ def test_switched_off_every_run_goes_to_the_worker(post_json, no_worker_running,
     response = post_json("/optimize", seed_example())
 
     assert response.status_code == 503
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runs_planned_here_wait_for_a_turn_at_the_cpu(post_json, no_worker_running, settings):
+    """One search at a time per process (T2_SOLVES_AT_ONCE): a second waits for its turn
+    instead of sharing the CPU, so small days can go first (routes/turns.py)."""
+    settings.T2_SOLVES_AT_ONCE = 1
+    turns = optimize.turns()
+    answers = []
+    with turns.take(1.0):  # another request's search holds the only turn
+        caller = threading.Thread(
+            target=lambda: answers.append(post_json("/optimize", seed_example()))
+        )
+        caller.start()
+        deadline = time.monotonic() + 10
+        while not turns.waiting:
+            assert time.monotonic() < deadline, "the run never asked for a turn"
+            time.sleep(0.005)
+        time.sleep(0.1)
+        assert answers == [] and RouteRun.objects.get().status == RouteRun.Status.QUEUED
+    caller.join(30)
+
+    assert answers[0].status_code == 200
+    assert RouteRun.objects.get().status == RouteRun.Status.DONE
