@@ -7,6 +7,9 @@
     .venv/bin/python bench/load.py --threads 4     # gunicorn threads per process (scripts/run: 32)
     .venv/bin/python bench/load.py --queue-algorithm  # algorithm-only runs through the worker too
     .venv/bin/python bench/load.py --only optimize-15  # one kind of request instead of the mix
+    .venv/bin/python bench/load.py --solves-at-once 99  # no turns: the GIL shares the CPU
+    .venv/bin/python bench/load.py --phases model --only optimize-15 --clients 4 --readers 8
+                                                   # reads while the model is kept busy
 
 Phase "algorithm": no model file is present, so every optimization is the algorithm's (the
 chain's slots answer "not found" at once). Phase "model": the qwen slot runs the small real test
@@ -64,6 +67,8 @@ MIX = {
     "page-sets": 1,
     "page-runs": 1,
 }
+# --readers: clients that only read, beside the mix (reads while the others keep the CPU busy)
+READS = {"history": 1, "run": 1}
 JSON_TYPE = {"Content-Type": "application/json"}
 
 
@@ -158,6 +163,8 @@ class Service:
         extra_workers: int,
         database: str,
         queue_algorithm: bool = False,
+        solves_at_once: int = 1,
+        model_nice: int = 10,
     ):
         self.dir = directory
         self.port = free_port()
@@ -170,6 +177,8 @@ class Service:
             DEBUG="0",
             LOG_LEVEL="WARNING",
             T2_ALGORITHM_IN_WEB="0" if queue_algorithm else "1",
+            T2_SOLVES_AT_ONCE=str(solves_at_once),
+            T2_MODEL_NICE=str(model_nice),
         )
         self.log_path = directory / "service.log"
         self.log = open(self.log_path, "ab")
@@ -334,8 +343,18 @@ class Tally:
 class Client(threading.Thread):
     """One caller: a keep-alive connection, requests back to back until the phase ends."""
 
-    def __init__(self, port: int, auth: dict, tally: Tally, until: float, grace: float, seed: int):
+    def __init__(
+        self,
+        port: int,
+        auth: dict,
+        tally: Tally,
+        until: float,
+        grace: float,
+        seed: int,
+        mix: dict[str, int] | None = None,
+    ):
         super().__init__(daemon=True)
+        self.mix = MIX if mix is None else mix
         self.port = port
         self.tally = tally
         self.until = until
@@ -371,7 +390,7 @@ class Client(threading.Thread):
         raise AssertionError("unreachable")
 
     def pick(self) -> tuple[str, tuple]:
-        kind = self.random.choices(list(MIX), list(MIX.values()))[0]
+        kind = self.random.choices(list(self.mix), list(self.mix.values()))[0]
         if kind == "run" and not self.tally.run_ids:
             kind = "history"
         if kind.startswith("optimize"):
@@ -411,7 +430,13 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run_phase(
-    name: str, service: Service, auth: dict, clients: int, seconds: float, watch: MemoryWatch
+    name: str,
+    service: Service,
+    auth: dict,
+    clients: int,
+    seconds: float,
+    watch: MemoryWatch,
+    readers: int = 0,
 ) -> dict:
     before = service.shell_json(COUNTS)
     service.log.flush()
@@ -429,6 +454,10 @@ def run_phase(
     started = time.monotonic()
     until = started + seconds
     threads = [Client(service.port, auth, tally, until, grace, seed=i) for i in range(clients)]
+    threads += [
+        Client(service.port, auth, tally, until, grace, seed=clients + i, mix=READS)
+        for i in range(readers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -441,7 +470,7 @@ def run_phase(
         fh.seek(log_before)
         log_locked = fh.read().count(b"database is locked")
     kinds = {}
-    for kind in MIX:
+    for kind in {**MIX, **(READS if readers else {})}:
         values = tally.latencies.get(kind, [])
         if not values and not tally.cut_off.get(kind):
             continue
@@ -466,6 +495,7 @@ def run_phase(
     return {
         "phase": name,
         "clients": clients,
+        "readers": readers,
         "seconds": seconds,
         "wall_seconds": round(wall, 1),
         "requests_per_second": round(sum(len(v) for v in tally.latencies.values()) / seconds, 1),
@@ -483,7 +513,9 @@ def run_phase(
 
 def print_phase(result: dict) -> None:
     print(
-        f"\n== {result['phase']}: {result['clients']} clients, {result['seconds']} s "
+        f"\n== {result['phase']}: {result['clients']} clients"
+        + (f" + {result['readers']} readers" if result.get("readers") else "")
+        + f", {result['seconds']} s "
         f"(+{result['wall_seconds'] - result['seconds']:.0f} s for answers in flight), "
         f"{result['requests_per_second']} requests/s, load average {result['load_average']}"
     )
@@ -533,6 +565,25 @@ def main(argv: list[str] | None = None) -> int:
         "before they were planned in the web process",
     )
     parser.add_argument(
+        "--solves-at-once",
+        type=int,
+        default=1,
+        help="algorithm-only runs planned at once in one web process (T2_SOLVES_AT_ONCE); "
+        "a large number lets the GIL share the CPU among all of them, as before",
+    )
+    parser.add_argument(
+        "--readers",
+        type=int,
+        default=0,
+        help="clients that only read (history, one run) beside the --clients mix",
+    )
+    parser.add_argument(
+        "--model-nice",
+        type=int,
+        default=10,
+        help="the model process's CPU priority below the web server's (T2_MODEL_NICE)",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help=f"comma-separated kinds to send (default: the whole mix: {', '.join(MIX)})",
@@ -564,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
         extra_workers=args.workers - 1,
         database=args.database_url,
         queue_algorithm=args.queue_algorithm,
+        solves_at_once=args.solves_at_once,
+        model_nice=args.model_nice,
     )
     results = []
     try:
@@ -575,12 +628,19 @@ def main(argv: list[str] | None = None) -> int:
             f"load: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before; "
             f"gunicorn {args.web_workers} x {args.threads} threads, {args.workers} task worker(s), "
             f"{service.env['DATABASE_URL'].split(':')[0]}, algorithm-only runs "
-            + ("queued for the worker" if args.queue_algorithm else "planned in the web process")
+            + (
+                "queued for the worker"
+                if args.queue_algorithm
+                else f"planned in the web process, {args.solves_at_once} at once"
+            )
+            + f"; model process nice {args.model_nice}"
         )
         for phase in phases:
             if phase == "model":
                 service.manage(code=POINT_QWEN.replace("MODEL", repr(str(test_model_path()))))
-            result = run_phase(phase, service, auth, args.clients, args.seconds, watch)
+            result = run_phase(
+                phase, service, auth, args.clients, args.seconds, watch, readers=args.readers
+            )
             print_phase(result)
             results.append(result)
         watch.stop.set()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -79,6 +80,16 @@ def describe_exit(returncode: int | None) -> str:
     return f"exited with status {returncode}"
 
 
+def model_niceness() -> int:
+    """Django's T2_MODEL_NICE (how much lower the model processes' CPU priority is than the web
+    server's); 0 where no Django settings are configured (scripts, benchmarks)."""
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        return 0
+    from django.conf import settings
+
+    return int(getattr(settings, "T2_MODEL_NICE", 0))
+
+
 class ModelProcess:
     """One slot's child process and the model it holds; the pool's slot (see runtime._Slot:
     the same attributes, so the pool's memory guard, keep-alive and loaded() work on it)."""
@@ -131,7 +142,14 @@ class ModelProcess:
         ours, theirs = socket.socketpair()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "llm.runner", str(theirs.fileno())],
+                [
+                    sys.executable,
+                    "-m",
+                    "llm.runner",
+                    str(theirs.fileno()),
+                    "--nice",
+                    str(model_niceness()),
+                ],
                 cwd=ROOT,
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """One local model in a process of its own: the child side of `llm.isolated`.
 
-    python -m llm.runner FD
+    python -m llm.runner FD [--nice N]
 
 FD is this process's end of a socket pair made by the parent (`llm.isolated.ModelProcess`).
 The child holds one slot's model in an in-process `llm.runtime.ModelPool` and answers one
@@ -189,7 +189,14 @@ class Runner:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m llm.runner", description=__doc__)
     parser.add_argument("fd", type=int, help="this end of the parent's socket pair")
+    parser.add_argument(
+        "--nice", type=int, default=0, help="lower this process's CPU priority by this much"
+    )
     args = parser.parse_args(argv)
+    if args.nice:
+        # Generation takes every core it is given for seconds; pages and API reads on the
+        # same machine need a few milliseconds each and should get them first.
+        os.nice(args.nice)
     logging.basicConfig(level=logging.WARNING, format="llm.runner[%(process)d] %(message)s")
     # A crash is reported by its signal; a core file of a model-sized process helps nobody.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -314,6 +314,17 @@ def test_a_missing_file_is_not_found_without_starting_a_process(pool, make_model
     assert runners() == []
 
 
+def test_the_model_process_runs_at_a_lower_cpu_priority_than_the_web_server(
+    pool, make_model, settings
+):
+    """Pages and API reads get the cores first while a model generates (T2_MODEL_NICE)."""
+    settings.T2_MODEL_NICE = 7
+    ask(pool, make_model())
+
+    child = os.getpriority(os.PRIO_PROCESS, pid_of(pool, "test"))
+    assert child == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7)
+
+
 def test_the_setting_chooses_the_process_pool(settings):
     try:
         settings.T2_ISOLATE_MODELS = True
