@@ -54,8 +54,7 @@ def main() -> int:
     user = get_user_model().objects.create_user("bench", password="bench-password-123")
     body = point_set_bodies()["mordovia-250"]
     extra = [
-        {**loc, "ID": f"{loc['ID']}x", "lat": loc["lat"] + 0.001}
-        for loc in body["locations"][:50]
+        {**loc, "ID": f"{loc['ID']}x", "lat": loc["lat"] + 0.001} for loc in body["locations"][:50]
     ]
     locations = body["locations"] + extra  # 300 stops
     body = {"locations": locations, "constraints": {"end_time": "23:00", "visit_minutes": 5}}
