@@ -8,7 +8,10 @@ time": arrival plus ``stretch`` times the search's budget. A small day then over
 ones that came shortly before it, and a big day waits at most ``stretch`` times its own
 budget for small ones that came after it (no starvation). bench/load.py measures it.
 
-Plain Python (no Django): routes.optimize holds one per process.
+Plain Python (no Django): routes.optimize holds one per process and takes a turn for a whole
+run (its database writes too: the GIL runs one thread at a time anyway, and a run that
+finishes before the next starts answers sooner than many advancing together; a turn around
+the search alone measured no consistent gain, docs/benchmarks.md "Load").
 """
 
 from __future__ import annotations
