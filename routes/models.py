@@ -192,8 +192,16 @@ class RouteRunQuerySet(models.QuerySet):
         return self.filter(status=RouteRun.Status.QUEUED)
 
     def running_on_workers(self) -> RouteRunQuerySet:
-        """Running runs that a task worker claimed (inline runs name no worker)."""
-        return self.filter(status=RouteRun.Status.RUNNING).exclude(worker="")
+        """Running runs that a task worker claimed (inline runs name no worker; runs planned
+        in a web process name it with the prefix RouteRun.IN_WEB)."""
+        return (
+            self.filter(status=RouteRun.Status.RUNNING)
+            .exclude(worker="")
+            .exclude(worker__startswith=RouteRun.IN_WEB)
+        )
+
+    def running_in_web_processes(self) -> RouteRunQuerySet:
+        return self.filter(status=RouteRun.Status.RUNNING, worker__startswith=RouteRun.IN_WEB)
 
 
 class RouteRun(models.Model):
@@ -216,6 +224,9 @@ class RouteRun(models.Model):
     WORKER_LOST = "the worker running it stopped (killed or crashed) at about {time}; run it again"
     WORKER_STOPPED = "the worker was stopped before the run finished; run it again"
     NO_WORKER = "no task worker is running (start it with scripts/run or manage.py worker)"
+    WEB_LOST = "the web process planning it stopped (killed or crashed); run it again"
+    # How the worker field names a web process that plans an algorithm-only run itself.
+    IN_WEB = "web:"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -247,7 +258,8 @@ class RouteRun(models.Model):
     # What the worker is doing now: {"slot", "phase", "tokens", "tokens_per_second", ...}.
     progress = models.JSONField(default=dict, blank=True)
     cancel_requested = models.BooleanField(default=False)
-    # The task worker (routes.Worker name, "host:pid") that claimed it; empty for inline runs.
+    # The task worker (routes.Worker name, "host:pid") that claimed it; "web:pid@machine" for a
+    # run planned in a web process (T2_ALGORITHM_IN_WEB); empty for inline runs.
     worker = models.CharField(max_length=200, blank=True)
 
     objects = RouteRunQuerySet.as_manager()
@@ -277,7 +289,7 @@ class RouteRun(models.Model):
     @property
     def lost_its_worker(self) -> bool:
         prefix = self.WORKER_LOST.split("{")[0]
-        return self.error.startswith((prefix, self.WORKER_STOPPED, self.NO_WORKER))
+        return self.error.startswith((prefix, self.WORKER_STOPPED, self.NO_WORKER, self.WEB_LOST))
 
     def fail_unless_finished(self, reason: str, *, status: str | None = None) -> bool:
         """Fail the run if it is still queued or running (or still in `status`); False when

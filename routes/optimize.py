@@ -341,8 +341,11 @@ def submit(
         try:
             if settings.T2_OPTIMIZE_INLINE:
                 return execute(run)
+            from routes.tasks import this_web_process
+
             with turns().take(default_time_limit(run.location_count)):
-                return execute(run)
+                # Named, so that a task worker fails it if this process dies with it.
+                return execute(run, worker=this_web_process())
         except Exception:
             logger.exception("run %s failed", run.pk)
             return run

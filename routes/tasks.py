@@ -106,6 +106,36 @@ def fail_runs_of_lost_workers(worker: str | None = None) -> list[int]:
     return failed
 
 
+# A run planned in a web process takes seconds (the search's budget is at most 1.8 s of CPU);
+# one still running after this long has lost its process, wherever that process was.
+WEB_RUN_LIMIT = timedelta(minutes=10)
+
+
+def this_web_process() -> str:
+    """How a run planned in this web process names it: the pid, and the machine that can
+    check that pid (this_machine)."""
+    return f"{RouteRun.IN_WEB}{os.getpid()}@{this_machine()}"
+
+
+def fail_runs_of_lost_web_processes() -> list[int]:
+    """Fail the runs a web process was planning when it died (killed, restarted by a deploy):
+    at once when it ran on this machine, else after WEB_RUN_LIMIT. Task workers call it with
+    their beats, so no such run stays "running"."""
+    machine = this_machine()
+    too_old = timezone.now() - WEB_RUN_LIMIT
+    failed: list[int] = []
+    for run in RouteRun.objects.running_in_web_processes():
+        pid, _, where = run.worker.removeprefix(RouteRun.IN_WEB).partition("@")
+        here = bool(machine) and where == machine and pid.isdigit()
+        gone = (here and process_is_gone(int(pid))) or (
+            run.started_at is not None and run.started_at < too_old
+        )
+        if gone and run.fail_unless_finished(RouteRun.WEB_LOST, status=RouteRun.Status.RUNNING):
+            logger.warning("run %s failed: the web process planning it (%s) is gone", run.pk, pid)
+            failed.append(run.pk)
+    return failed
+
+
 class WorkerLost(Exception):
     """What the queue's own record of a run's task says when the worker died with it."""
 

@@ -16,7 +16,12 @@ from routes.management.commands.worker import worker_state
 from routes.models import RouteRun, Worker
 from routes.optimize import create_run, wait_for
 from routes.schema import parse_request
-from routes.tasks import fail_runs_of_lost_workers, this_machine
+from routes.tasks import (
+    fail_runs_of_lost_web_processes,
+    fail_runs_of_lost_workers,
+    this_machine,
+    this_web_process,
+)
 from tests.factories import seed_example
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +143,54 @@ def test_a_run_finished_meanwhile_is_not_failed_afterwards():
 
     assert not run.fail_unless_finished("too late", status=RouteRun.Status.RUNNING)
     assert run.status == RouteRun.Status.DONE
+
+
+# --- Runs planned in a web process (T2_ALGORITHM_IN_WEB) -----------------------------------------
+
+
+def test_a_run_planned_in_a_web_process_names_that_process(post_json, settings):
+    settings.T2_OPTIMIZE_INLINE = False
+    settings.T2_ALGORITHM_IN_WEB = True  # no model file anywhere: the web process plans it
+
+    assert post_json("/optimize", seed_example()).status_code == 200
+
+    assert RouteRun.objects.get().worker == this_web_process()
+    assert this_web_process() == f"web:{os.getpid()}@{this_machine()}"
+
+
+def test_a_run_whose_web_process_died_is_failed_at_once_on_its_machine(dead_pid):
+    run = running_run(f"web:{dead_pid}@{this_machine()}")
+
+    assert fail_runs_of_lost_web_processes() == [run.pk]
+    run.refresh_from_db()
+    assert run.status == RouteRun.Status.FAILED
+    assert run.error == "the web process planning it stopped (killed or crashed); run it again"
+    assert run.lost_its_worker
+
+
+def test_a_run_of_a_live_web_process_is_left_alone_and_no_worker_check_takes_it():
+    run = running_run(this_web_process())
+
+    assert fail_runs_of_lost_web_processes() == []
+    assert fail_runs_of_lost_workers() == []  # no Worker row by that name: not a lost worker
+    run.refresh_from_db()
+    assert run.status == RouteRun.Status.RUNNING
+
+
+def test_a_web_process_on_another_machine_is_trusted_until_its_run_is_ten_minutes_old(dead_pid):
+    run = running_run(f"web:{dead_pid}@another-host/boot/1")
+    assert fail_runs_of_lost_web_processes() == []
+
+    RouteRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(minutes=11))
+
+    assert fail_runs_of_lost_web_processes() == [run.pk]
+
+
+def test_a_worker_fails_the_runs_of_dead_web_processes_when_it_starts(settings, dead_pid):
+    settings.T2_OPTIMIZE_INLINE = False
+    run = running_run(f"web:{dead_pid}@{this_machine()}")
+
+    call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+    run.refresh_from_db()
+    assert run.error == RouteRun.WEB_LOST

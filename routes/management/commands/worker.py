@@ -26,7 +26,12 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 from django_tasks_db.management.commands.db_worker import Worker as DbWorker
 
 from routes.models import Worker
-from routes.tasks import fail_runs_of_lost_workers, this_machine, this_process
+from routes.tasks import (
+    fail_runs_of_lost_web_processes,
+    fail_runs_of_lost_workers,
+    this_machine,
+    this_process,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +71,7 @@ def _beat_forever(name: str, stop: threading.Event) -> None:
             close_old_connections()
             beat(name)
             fail_runs_of_lost_workers()
+            fail_runs_of_lost_web_processes()
         except Exception:  # a locked or restarting database must not stop the beats
             logger.warning("worker heartbeat failed", exc_info=True)
     connection.close()
@@ -105,6 +111,7 @@ class Command(DbWorkerCommand):
         # This worker may be the restart of one that was just killed: its runs end now.
         for run_id in fail_runs_of_lost_workers():
             logger.warning("run %s failed: its worker is gone", run_id)
+        fail_runs_of_lost_web_processes()
         Worker.objects.update_or_create(
             name=name,
             defaults={
