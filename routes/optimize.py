@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import threading
 import time
 from typing import Any
 
@@ -311,14 +312,16 @@ def runs_here(only: str | None) -> bool:
 
 
 _turns: Turns | None = None
+_turns_made = threading.Lock()
 
 
 def turns() -> Turns:
     """This process's turns for the algorithm-only runs it plans (T2_SOLVES_AT_ONCE)."""
     global _turns
-    if _turns is None or _turns.slots != settings.T2_SOLVES_AT_ONCE:
-        _turns = Turns(settings.T2_SOLVES_AT_ONCE)
-    return _turns
+    with _turns_made:  # the first requests of a process arrive together: one Turns for all
+        if _turns is None or _turns.slots != settings.T2_SOLVES_AT_ONCE:
+            _turns = Turns(settings.T2_SOLVES_AT_ONCE)
+        return _turns
 
 
 def submit(
