@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from llm.runtime import (
     ModelPool,
     _gguf_problem,
     _in_use,
+    django_setting,
     effective_threads,
 )
 
@@ -78,16 +78,6 @@ def describe_exit(returncode: int | None) -> str:
         meaning = SIGNALS.get(name, ("", ""))[0]
         return f"died with {name} ({meaning})" if meaning else f"died with {name}"
     return f"exited with status {returncode}"
-
-
-def model_niceness() -> int:
-    """Django's T2_MODEL_NICE (how much lower the model processes' CPU priority is than the web
-    server's); 0 where no Django settings are configured (scripts, benchmarks)."""
-    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        return 0
-    from django.conf import settings
-
-    return int(getattr(settings, "T2_MODEL_NICE", 0))
 
 
 class ModelProcess:
@@ -147,8 +137,8 @@ class ModelProcess:
                     "-m",
                     "llm.runner",
                     str(theirs.fileno()),
-                    "--nice",
-                    str(model_niceness()),
+                    "--nice",  # T2_MODEL_NICE: below the web server's CPU priority
+                    str(int(django_setting("T2_MODEL_NICE", 0))),
                 ],
                 cwd=ROOT,
                 pass_fds=(theirs.fileno(),),

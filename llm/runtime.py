@@ -795,7 +795,7 @@ def configure_pool(
 
 def _new_pool(*, isolated: bool | None = None, **limits: Any) -> ModelPool:
     if isolated is None:
-        isolated = _isolation_setting()
+        isolated = bool(django_setting("T2_ISOLATE_MODELS", False))
     if isolated:
         from llm.isolated import IsolatedPool
 
@@ -803,11 +803,11 @@ def _new_pool(*, isolated: bool | None = None, **limits: Any) -> ModelPool:
     return ModelPool(**limits)
 
 
-def _isolation_setting() -> bool:
-    """Django's T2_ISOLATE_MODELS; off where no Django settings are configured (scripts and
+def django_setting(name: str, default: Any) -> Any:
+    """A Django setting, or `default` where no Django settings are configured (scripts and
     benchmarks that build their pools themselves)."""
     if not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        return False
+        return default
     from django.conf import settings
 
-    return bool(getattr(settings, "T2_ISOLATE_MODELS", False))
+    return getattr(settings, name, default)
