@@ -22,6 +22,11 @@ latency and errors; per phase: model loads (Attempt rows with load_ms > 0, per s
 peak and settled RSS of every process (psutil). "database is locked" is counted wherever it
 shows: in an answer or in the service's log.
 
+Before the clock starts, each reading kind is requested a few times on new connections (a
+gunicorn process loads templates and catalogues on its first page: not the service in use);
+then the clients start one after another over `--ramp` seconds (2 by default; `--ramp 0`
+starts them all in one instant, a spike: its first second is another test).
+
 A phase is bounded in time: clients start no request after its end, and no answer is waited
 for longer than a grace period after it ("cut off"); runs still queued then are cancelled so
 that the next phase starts with an idle worker.
@@ -352,8 +357,10 @@ class Client(threading.Thread):
         grace: float,
         seed: int,
         mix: dict[str, int] | None = None,
+        start_at: float = 0.0,
     ):
         super().__init__(daemon=True)
+        self.start_at = start_at  # time.monotonic() of its first request
         self.mix = MIX if mix is None else mix
         self.port = port
         self.tally = tally
@@ -393,15 +400,20 @@ class Client(threading.Thread):
         kind = self.random.choices(list(self.mix), list(self.mix.values()))[0]
         if kind == "run" and not self.tally.run_ids:
             kind = "history"
+        return kind, self.request_of(kind)
+
+    def request_of(self, kind: str) -> tuple:
+        """Method, path, body and headers of a request of this kind."""
         if kind.startswith("optimize"):
-            return kind, ("POST", "/optimize", self.bodies[kind], {**self.token, **JSON_TYPE})
+            return ("POST", "/optimize", self.bodies[kind], {**self.token, **JSON_TYPE})
         if kind == "history":
-            return kind, ("GET", "/api/runs?page=1", None, self.token)
+            return ("GET", "/api/runs?page=1", None, self.token)
         if kind == "run":
-            return kind, ("GET", f"/api/runs/{self.random.choice(self.tally.run_ids)}", None, self.token)  # fmt: skip
-        return kind, ("GET", "/sets/" if kind == "page-sets" else "/runs/", None, self.cookie)
+            return ("GET", f"/api/runs/{self.random.choice(self.tally.run_ids)}", None, self.token)  # fmt: skip
+        return ("GET", "/sets/" if kind == "page-sets" else "/runs/", None, self.cookie)
 
     def run(self) -> None:
+        time.sleep(max(0.0, self.start_at - time.monotonic()))
         while time.monotonic() < self.until:
             kind, args = self.pick()
             started = time.perf_counter()
@@ -424,6 +436,22 @@ class Client(threading.Thread):
                     self.tally.run_ids.append(json.loads(raw)["id"])
 
 
+WARM_UP = 4  # requests of each reading kind before the clock starts, on new connections
+
+
+def warm_up(client: Client) -> None:
+    """Load what a web process loads on its first page or read (templates, translation
+    catalogues, URL patterns) before the clients start: not counted, so that the phase
+    measures a service in use rather than the first second of every gunicorn process.
+    New connections, so that each gunicorn process likely gets some."""
+    for kind in [k for k in {**MIX, **READS} if not k.startswith("optimize")]:
+        if kind == "run" and not client.tally.run_ids:
+            continue
+        for _ in range(WARM_UP):
+            client.connection = None
+            client.request(*client.request_of(kind))
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
@@ -437,6 +465,7 @@ def run_phase(
     seconds: float,
     watch: MemoryWatch,
     readers: int = 0,
+    ramp: float = 0.0,
 ) -> dict:
     before = service.shell_json(COUNTS)
     service.log.flush()
@@ -451,11 +480,27 @@ def run_phase(
             tally.run_ids.append(json.loads(raw)["id"])
     except TimeoutError:
         tally.cut_off["optimize-15"] += 1
+    warm_up(first)
     started = time.monotonic()
     until = started + seconds
-    threads = [Client(service.port, auth, tally, until, grace, seed=i) for i in range(clients)]
+    # Clients start one after another over the ramp's seconds, as callers do, not in one
+    # instant (a spike of 32 requests in a millisecond is another test).
+    step = ramp / max(1, clients + readers)
+    threads = [
+        Client(service.port, auth, tally, until, grace, seed=i, start_at=started + i * step)
+        for i in range(clients)
+    ]
     threads += [
-        Client(service.port, auth, tally, until, grace, seed=clients + i, mix=READS)
+        Client(
+            service.port,
+            auth,
+            tally,
+            until,
+            grace,
+            seed=clients + i,
+            mix=READS,
+            start_at=started + (clients + i) * step,
+        )
         for i in range(readers)
     ]
     for thread in threads:
@@ -496,6 +541,7 @@ def run_phase(
         "phase": name,
         "clients": clients,
         "readers": readers,
+        "ramp_seconds": ramp,
         "seconds": seconds,
         "wall_seconds": round(wall, 1),
         "requests_per_second": round(sum(len(v) for v in tally.latencies.values()) / seconds, 1),
@@ -515,7 +561,7 @@ def print_phase(result: dict) -> None:
     print(
         f"\n== {result['phase']}: {result['clients']} clients"
         + (f" + {result['readers']} readers" if result.get("readers") else "")
-        + f", {result['seconds']} s "
+        + f", {result['seconds']} s (started over {result['ramp_seconds']:g} s) "
         f"(+{result['wall_seconds'] - result['seconds']:.0f} s for answers in flight), "
         f"{result['requests_per_second']} requests/s, load average {result['load_average']}"
     )
@@ -584,6 +630,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the model process's CPU priority below the web server's (T2_MODEL_NICE)",
     )
     parser.add_argument(
+        "--ramp",
+        type=float,
+        default=2.0,
+        help="seconds over which the clients start, one after another (0: all at once)",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help=f"comma-separated kinds to send (default: the whole mix: {', '.join(MIX)})",
@@ -639,7 +691,14 @@ def main(argv: list[str] | None = None) -> int:
             if phase == "model":
                 service.manage(code=POINT_QWEN.replace("MODEL", repr(str(test_model_path()))))
             result = run_phase(
-                phase, service, auth, args.clients, args.seconds, watch, readers=args.readers
+                phase,
+                service,
+                auth,
+                args.clients,
+                args.seconds,
+                watch,
+                readers=args.readers,
+                ramp=args.ramp,
             )
             print_phase(result)
             results.append(result)
