@@ -613,6 +613,10 @@ def two_opt(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
 
 
 GRANULAR_FROM = 40  # tours at least this long use the neighbour-list relocation
+# Whole stretches moved elsewhere (maybe reversed) by an unfocused descent of a long tour:
+# on dense days the better routes take a street at another time of the day, or the other
+# way round, which 1-3 stop moves cannot reach one at a time (docs/benchmarks.md).
+LONG_STRETCHES = (5, 8)
 
 
 def descend(
@@ -626,7 +630,8 @@ def descend(
     """Apply improving moves until none is left (or time runs out).
 
     ``full`` adds relocation of 2- and 3-stop stretches (or-opt), the most
-    expensive neighbourhoods. With a ``focus`` only moves that start at its
+    expensive neighbourhoods, and without a focus on a long tour also of
+    :data:`LONG_STRETCHES`. With a ``focus`` only moves that start at its
     stops are tried, and each round looks only at the stops the previous
     round changed, so a local change costs a local search.
     """
@@ -644,6 +649,9 @@ def descend(
         if full:
             moved += move(tour, 2, deadline, focus=focus)
             moved += move(tour, 3, deadline, focus=focus)
+            if focus is None and near is not None and tour.size >= GRANULAR_FROM:
+                for length in LONG_STRETCHES:
+                    moved += move(tour, length, deadline)
         if not moved:
             return
         if focus is not None:

@@ -79,6 +79,9 @@ def test_the_neighbour_list_moves_keep_the_tour_feasible_and_never_longer(
         lambda: relocate_near(tour, 1, deadline, near),
         lambda: relocate_near(tour, 2, deadline, near),
         lambda: relocate_near(tour, 3, deadline, near),
+        # whole stretches (LONG_STRETCHES), forwards or reversed
+        lambda: relocate_near(tour, 5, deadline, near),
+        lambda: relocate_near(tour, 8, deadline, near),
         lambda: exchange_near(tour, deadline, near),
         lambda: two_opt_near(tour, deadline, near),
     ):
