@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from .budget import now
 from .compiled import Compiled
 from .insertion import fill, make_room, squeeze_in, substitute
-from .local_search import GRANULAR_FROM, Focus, descend
+from .local_search import GRANULAR_FROM, Focus, descend, shift_stretch
 from .tour import Tour
 
 INF = float("inf")
 RUIN_CAP = 25  # most stops one ruin removes
+SHIFT_SHARE = 0.2  # iterations that move a whole stretch instead (long days that fit)
 MEMO_LIMIT = 5_000  # remembered polished tours of each kind (about 10 MB at 250 stops)
 
 
@@ -168,6 +169,23 @@ class Search:
         if now() <= deadline and len(memo) < MEMO_LIMIT:
             memo[key] = tour.route
 
+    def shift(self, tour: Tour, route: list[int]) -> list[int] | None:
+        """Now and then on a long day that serves every stop, move a whole stretch of the
+        route elsewhere (maybe reversed) instead of ruining it; returns the stretch moved."""
+        k = len(route)
+        rng = self.rng
+        if k < GRANULAR_FROM or k < len(self.c.candidates) or rng.random() >= SHIFT_SHARE:
+            return None
+        length = rng.randint(6, min(30, k // 3))
+        tour.set(route)
+        i = rng.randint(1, k - length + 1)
+        moved = shift_stretch(tour, i, length, self.granular)
+        if moved is None:
+            return None
+        stretch = tour.seq[i : i + length]
+        tour.set(moved)
+        return stretch
+
     def ruin(self, route: list[int]) -> tuple[list[int], list[int]]:
         rng = self.rng
         k = len(route)
@@ -265,11 +283,15 @@ class Search:
             ):
                 break
             self.iterations += 1
-            kept, removed = self.ruin(current.route)
-            if not removed:
-                break
-            tour.set(kept)
-            added = self.recreate(tour, removed, set(kept))
+            shifted = self.shift(tour, current.route)
+            if shifted is not None:
+                removed = added = shifted
+            else:
+                kept, removed = self.ruin(current.route)
+                if not removed:
+                    break
+                tour.set(kept)
+                added = self.recreate(tour, removed, set(kept))
             # Short tours (most over-full days) can afford the or-opt moves on every
             # tour near the best; long ones get them around the change, and everywhere
             # only for a new best (a full descent of 150 stops costs as much as

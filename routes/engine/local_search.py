@@ -214,6 +214,52 @@ def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = Non
     return moves
 
 
+def shift_stretch(tour: Tour, i: int, length: int, near: dict[int, list[int]]) -> list[int] | None:
+    """The route with ``seq[i .. i+length-1]`` moved whole, forwards or reversed, to the
+    feasible place next to a neighbour of its ends that costs least, even if the route gets
+    longer (a perturbation for the search, not a descent move); None when none fits."""
+    cost = tour.c.cost
+    seq, fwd, bwd, pos = tour.seq, tour.fwd, tour.bwd, tour.pos
+    j = i + length - 1
+    if i < 1 or j > len(seq) - 2:
+        return None
+    first, last = seq[i], seq[j]
+    before, after = seq[i - 1], seq[j + 1]
+    cut = cost[before][first] + cost[last][after] - cost[before][after]
+    rev_inner = (bwd[j] - bwd[i]) - (fwd[j] - fwd[i])
+    stretch = seq[i : j + 1]
+    backwards = stretch[::-1]
+    at_first = [pos[w] for w in near[first] if w in pos]
+    at_last = [pos[w] for w in near[last] if w in pos]
+    best_gain = -float("inf")
+    best: tuple[int, bool] | None = None
+    for places, offset, reverse in (
+        (at_first, 0, False),
+        (at_last, -1, False),
+        (at_first, -1, True),
+        (at_last, 0, True),
+    ):
+        for q in places:
+            p = q + offset
+            if i - 1 <= p <= j:
+                continue
+            v, nxt = seq[p], seq[p + 1]
+            if reverse:
+                gain = cut + cost[v][nxt] - cost[v][last] - cost[first][nxt] - rev_inner
+            else:
+                gain = cut + cost[v][nxt] - cost[v][first] - cost[last][nxt]
+            if gain > best_gain and _moved_fits(tour, i, j, p, backwards if reverse else stretch):
+                best_gain, best = gain, (p, reverse)
+    if best is None:
+        return None
+    p, reverse = best
+    route = seq[1:-1]
+    del route[i - 1 : j]
+    at = p - length if p > j else p
+    route[at:at] = backwards if reverse else stretch
+    return route
+
+
 def _moved_fits(tour: Tour, i: int, j: int, p: int, piece: list[int]) -> bool:
     """Is the tour feasible with seq[i..j] taken out and ``piece`` put after position p?
 

@@ -17,13 +17,14 @@ from routes.engine.local_search import (
     exchange_near,
     relocate,
     relocate_near,
+    shift_stretch,
     two_opt,
     two_opt_near,
 )
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
 
-from .engine_cases import MODES, line_problem, random_problem
+from .engine_cases import MODES, line_problem, planted_day, random_problem
 
 
 def random_tour(mode: str, seed: int, tight: bool = False) -> tuple:
@@ -93,6 +94,34 @@ def test_the_neighbour_list_moves_keep_the_tour_feasible_and_never_longer(
         assert sorted(tour.route) == served
         assert after.travel_minutes <= before.travel_minutes + 1e-6
         assert tour.travel == pytest.approx(after.travel_minutes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_shifted_stretch_moves_whole_and_keeps_the_tour_feasible(seed: int) -> None:
+    # The search's perturbation for long days that fit: the stretch lands elsewhere in
+    # one piece, forwards or reversed, even when that makes the route longer.
+    problem = planted_day(60, seed, spare=0.5)
+    matrix = check_problem(problem)
+    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
+    tour = Tour(c, [])
+    fill(tour, list(c.candidates), by_shift=True)
+    near = timed_neighbours(c)
+    rng = random.Random(seed)
+    shifted = 0
+    for _ in range(20):
+        length = rng.randint(3, 10)
+        i = rng.randint(1, len(tour.route) - length + 1)
+        stretch = tour.seq[i : i + length]
+        moved = shift_stretch(tour, i, length, near)
+        if moved is None:
+            continue
+        shifted += 1
+        assert moved != tour.route and sorted(moved) == sorted(tour.route)
+        at = min(moved.index(u) for u in stretch)
+        assert moved[at : at + length] in (stretch, stretch[::-1])
+        assert evaluate(problem, moved).violations == 0
+        tour.set(moved)
+    assert shifted >= 5
 
 
 @pytest.mark.parametrize("seed", range(3))
