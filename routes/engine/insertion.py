@@ -23,6 +23,7 @@ def fill(
     parallel: bool = False,
     key: Callable[[int], float] | None = None,
     near: dict[int, list[int]] | None = None,
+    by_rank: bool = True,
 ) -> list[int]:
     """Insert stops from ``pool``, most important rank first; return those inserted.
 
@@ -40,7 +41,7 @@ def fill(
         pool, key=lambda u: -weight[u]
     )  # stable: keeps the caller's order within a rank
     inserted: list[int] = []
-    for _, group_iter in groupby(ordered, key=lambda u: weight[u]):
+    for _, group_iter in groupby(ordered, key=lambda u: weight[u] if by_rank else 0):
         group = list(group_iter)
         if key is not None:
             group.sort(key=key)

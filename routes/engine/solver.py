@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 from .budget import WALL_FACTOR, default_time_limit, now
 from .compiled import Compiled, compile_problem, reachable_alone
-from .ils import Search, Solution
+from .ils import INF, Search, Solution
 from .insertion import fill, insert_at
+from .local_search import GRANULAR_FROM
 from .model import NO_TIME, UNREACHABLE, Problem, Route, Skip
 from .schedule import build_route, not_in_order
 from .tour import Tour
@@ -100,11 +101,36 @@ def _optimise(
     assert best is not None
     c, tour = best
     if c.candidates:
-        found = Search(c, rng).run(tour.route, deadline, max_iterations, wall_deadline)
+        search = Search(c, rng)
+        search.polish(tour, INF)
+        if proposal is None:
+            tour = _second_start(search, tour, deadline)
+        found = search.run(tour.route, deadline, max_iterations, wall_deadline, descended=True)
     else:
         found = Solution(tour.route, 0, tour.travel)
     order = ([c.head] if c.head is not None else []) + found.route
     return _finish(problem, matrix, reachable, order)
+
+
+def _second_start(search: Search, tour: Tour, deadline: float) -> Tour:
+    """On a long day that (nearly) fits, also try a start built by distance alone (every
+    rank in one pool) and keep the better of the two descended (priorities first)."""
+    c = search.c
+    n = len(c.candidates)
+    if n < GRANULAR_FROM or len(tour.route) < n - max(2, n // 50):
+        return tour
+    other = Tour(c, [])
+    fill(
+        other,
+        c.candidates,
+        parallel=len(c.candidates) <= PARALLEL_LIMIT,
+        key=c.close.__getitem__,
+        by_rank=False,
+    )
+    search.polish(other, deadline)
+    if now() <= deadline and _total(c, other) > _total(c, tour):
+        return other
+    return tour
 
 
 def _total(c: Compiled, tour: Tour) -> tuple[int, float]:
