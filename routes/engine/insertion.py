@@ -30,6 +30,9 @@ def fill(
     ``near`` (a neighbour list per stop) makes each try look next to the
     stop's neighbours first (see :meth:`Tour.insertion`): for long tours.
 
+    ``by_rank=False`` puts every rank in one pool: a start built by distance
+    alone, for a day where everything fits (the solver's second start).
+
     Within a rank, ``parallel`` repeatedly takes the stop with the cheapest
     insertion overall (better, quadratic); otherwise stops are tried once each
     in ``key`` order (or pool order). A stop that fits nowhere is skipped: a

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from routes.engine import NO_TIME, UNREACHABLE, Problem, Route, Stop, evaluate, solve
+from routes.engine.compiled import compile_problem, reachable_alone
+from routes.engine.ils import Search
+from routes.engine.insertion import fill
+from routes.engine.solver import _construct
+from routes.engine.tour import Tour
+from routes.engine.validate import check_problem
 
-from .engine_cases import MODES, line_problem, random_problem
+from .engine_cases import MODES, line_problem, planted_day, random_problem
 from .oracle import best_plan
 
 
@@ -175,3 +183,34 @@ def test_a_day_that_ends_before_it_starts_serves_nothing_and_breaks_nothing() ->
     route = solve(problem, time_limit=0.05)
     assert route.order == () and route.violations == 0
     assert [(s.stop, s.reason) for s in route.skipped] == [(0, UNREACHABLE)]
+
+
+def descended_start(problem: Problem, by_rank: bool) -> tuple[int, float]:
+    """Prize and travel of one of the solver's two starts after the first descent."""
+    matrix = check_problem(problem)
+    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
+    search = Search(c, random.Random(0))
+    if by_rank:
+        tour = _construct(c, None)
+    else:
+        tour = Tour(c, [])
+        fill(tour, c.candidates, parallel=True, key=c.close.__getitem__, by_rank=False)
+    search.polish(tour, float("inf"))
+    return tour.prize(), tour.travel
+
+
+# Seed 1: the start by distance serves one stop fewer, so the rank-by-rank one is kept;
+# seed 3: both serve every stop and the start by distance is 10 % shorter.
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_long_day_that_fits_starts_from_the_better_of_two_constructions(seed: int) -> None:
+    # Rank by rank (the important stops placed first), and every rank in one pool by
+    # distance alone: both descended, the better kept (priorities first, then travel).
+    # No iteration after that here.
+    problem = planted_day(120, seed)
+    starts = [descended_start(problem, by_rank) for by_rank in (True, False)]
+    assert abs(starts[0][1] - starts[1][1]) > 1.0  # the choice matters on these days
+    _, travel = max(starts, key=lambda start: (start[0], -start[1]))
+
+    route = solve(problem, seed=0, time_limit=30.0, max_iterations=0)
+
+    assert route.travel_minutes == pytest.approx(travel)
