@@ -1,5 +1,8 @@
 """Iterated local search: ruin part of the tour, recreate by priority, descend.
 
+On a long day that serves every stop, some iterations move a whole stretch of the route
+elsewhere instead (:meth:`Search.shift`): stop-by-stop ruins cannot turn a street round.
+
 The acceptance test is lexicographic like the objective: more prize (served
 stops, weighted by rank) always wins; at equal prize a tour is accepted when
 its travel is within a shrinking threshold of the current one, which lets the
