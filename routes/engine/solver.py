@@ -102,6 +102,8 @@ def _optimise(
     c, tour = best
     if c.candidates:
         search = Search(c, rng)
+        # The first full descent ignores the clock (a busy machine must not hand back a
+        # day with stops given up half-way); a second start has to fit in the budget.
         search.polish(tour, INF)
         if proposal is None:
             tour = _second_start(search, tour, deadline)
@@ -123,7 +125,7 @@ def _second_start(search: Search, tour: Tour, deadline: float) -> Tour:
     fill(
         other,
         c.candidates,
-        parallel=len(c.candidates) <= PARALLEL_LIMIT,
+        parallel=n <= PARALLEL_LIMIT,
         key=c.close.__getitem__,
         by_rank=False,
     )
