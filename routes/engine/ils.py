@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .budget import now
 from .compiled import Compiled
-from .insertion import fill, make_room, squeeze_in, substitute, swap_elsewhere
+from .insertion import fill, make_room, squeeze_in, substitute
 from .local_search import GRANULAR_FROM, Focus, descend, shift_stretch
 from .tour import Tour
 
@@ -138,8 +138,6 @@ class Search:
             swaps = substitute(
                 tour, [u for u in c.candidates if u not in served and weight[u] >= floor]
             )
-            if focus is None and len(tour.route) < GRANULAR_FROM:
-                swaps += swap_elsewhere(tour, set(c.candidates) - set(tour.route))
             route = tour.route
             served = set(route)
             floor = min((weight[v] for v in route), default=0)
