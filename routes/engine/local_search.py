@@ -203,61 +203,35 @@ def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = Non
         p, reverse = best
         if focus is not None:
             focus.mark((before, after, seq[p], seq[p + 1], *stretch))
-        piece = stretch[::-1] if reverse else stretch
-        route = seq[1:-1]
-        del route[i - 1 : j]
-        # Positions after the cut shift left by `length` when inserting forwards.
-        at = p - length if p > j else p
-        route[at:at] = piece
-        _apply(tour, route)
+        _apply(tour, _moved_route(seq, i, j, p, stretch[::-1] if reverse else stretch))
         moves += 1
     return moves
+
+
+def _moved_route(seq: list[int], i: int, j: int, p: int, piece: list[int]) -> list[int]:
+    """The route (seq without its depot ends) with seq[i..j] taken out and ``piece`` put
+    after position p."""
+    route = seq[1:-1]
+    del route[i - 1 : j]
+    # Positions after the cut shift left by the stretch's length when inserting forwards.
+    at = p - (j - i + 1) if p > j else p
+    route[at:at] = piece
+    return route
 
 
 def shift_stretch(tour: Tour, i: int, length: int, near: dict[int, list[int]]) -> list[int] | None:
     """The route with ``seq[i .. i+length-1]`` moved whole, forwards or reversed, to the
     feasible place next to a neighbour of its ends that costs least, even if the route gets
     longer (a perturbation for the search, not a descent move); None when none fits."""
-    cost = tour.c.cost
-    seq, fwd, bwd, pos = tour.seq, tour.fwd, tour.bwd, tour.pos
     j = i + length - 1
-    if i < 1 or j > len(seq) - 2:
+    if i < 1 or j > len(tour.seq) - 2:
         return None
-    first, last = seq[i], seq[j]
-    before, after = seq[i - 1], seq[j + 1]
-    cut = cost[before][first] + cost[last][after] - cost[before][after]
-    rev_inner = (bwd[j] - bwd[i]) - (fwd[j] - fwd[i])
-    stretch = seq[i : j + 1]
-    backwards = stretch[::-1]
-    at_first = [pos[w] for w in near[first] if w in pos]
-    at_last = [pos[w] for w in near[last] if w in pos]
-    best_gain = -float("inf")
-    best: tuple[int, bool] | None = None
-    for places, offset, reverse in (
-        (at_first, 0, False),
-        (at_last, -1, False),
-        (at_first, -1, True),
-        (at_last, 0, True),
-    ):
-        for q in places:
-            p = q + offset
-            if i - 1 <= p <= j:
-                continue
-            v, nxt = seq[p], seq[p + 1]
-            if reverse:
-                gain = cut + cost[v][nxt] - cost[v][last] - cost[first][nxt] - rev_inner
-            else:
-                gain = cut + cost[v][nxt] - cost[v][first] - cost[last][nxt]
-            if gain > best_gain and _moved_fits(tour, i, j, p, backwards if reverse else stretch):
-                best_gain, best = gain, (p, reverse)
-    if best is None:
+    found = _near_place(tour, i, j, near, -float("inf"))
+    if found is None:
         return None
-    p, reverse = best
-    route = seq[1:-1]
-    del route[i - 1 : j]
-    at = p - length if p > j else p
-    route[at:at] = backwards if reverse else stretch
-    return route
+    p, reverse = found
+    stretch = tour.seq[i : j + 1]
+    return _moved_route(tour.seq, i, j, p, stretch[::-1] if reverse else stretch)
 
 
 def _moved_fits(tour: Tour, i: int, j: int, p: int, piece: list[int]) -> bool:
@@ -323,7 +297,6 @@ def relocate_near(
     exact: only a move that gains is timed, by walking the stops it shifts
     until their schedule meets the old one (usually a few steps).
     """
-    cost = tour.c.cost
     moves = 0
     i = 1
     while i + length - 1 <= len(tour.seq) - 2:
@@ -333,51 +306,57 @@ def relocate_near(
         if focus is not None and seq[i] not in focus.scan:
             i += 1
             continue
-        fwd, bwd, pos = tour.fwd, tour.bwd, tour.pos
         j = i + length - 1
-        first, last = seq[i], seq[j]
-        before, after = seq[i - 1], seq[j + 1]
-        cut = cost[before][first] + cost[last][after] - cost[before][after]
-        rev_inner = (bwd[j] - bwd[i]) - (fwd[j] - fwd[i]) if length > 1 else 0.0
-        stretch = seq[i : j + 1]
-        backwards = stretch[::-1]
-        at_first = [pos[w] for w in near[first] if w in pos]
-        at_last = at_first if length == 1 else [pos[w] for w in near[last] if w in pos]
-        best_gain = IMPROVES
-        best: tuple[int, bool] | None = None
-        # (positions, offset, reversed): after a neighbour of first, before one of
-        # last, and for longer stretches the reversed piece the other way round.
-        options = [(at_first, 0, False), (at_last, -1, False)]
-        if length > 1:
-            options += [(at_first, -1, True), (at_last, 0, True)]
-        for places, offset, reverse in options:
-            for q in places:
-                p = q + offset
-                if i - 1 <= p <= j:
-                    continue  # the stretch's own place, or inside it
-                v, nxt = seq[p], seq[p + 1]
-                if reverse:
-                    gain = cut + cost[v][nxt] - cost[v][last] - cost[first][nxt] - rev_inner
-                else:
-                    gain = cut + cost[v][nxt] - cost[v][first] - cost[last][nxt]
-                if gain > best_gain and _moved_fits(
-                    tour, i, j, p, backwards if reverse else stretch
-                ):
-                    best_gain, best = gain, (p, reverse)
+        best = _near_place(tour, i, j, near, IMPROVES)
         if best is None:
             i += 1
             continue
         p, reverse = best
+        stretch = seq[i : j + 1]
         if focus is not None:
-            focus.mark((before, after, seq[p], seq[p + 1], *stretch))
-        piece = backwards if reverse else stretch
-        route = seq[1:-1]
-        del route[i - 1 : j]
-        at = p - length if p > j else p
-        route[at:at] = piece
-        _apply(tour, route)
+            focus.mark((seq[i - 1], seq[j + 1], seq[p], seq[p + 1], *stretch))
+        _apply(tour, _moved_route(seq, i, j, p, stretch[::-1] if reverse else stretch))
         moves += 1
     return moves
+
+
+def _near_place(
+    tour: Tour, i: int, j: int, near: dict[int, list[int]], floor: float
+) -> tuple[int, bool] | None:
+    """Where seq[i..j] gains most (more than ``floor``) when moved next to a neighbour of
+    its first or last stop, and whether reversed: (p, reversed) to put it after position
+    p, or None. Only a place that gains enough is timed (:func:`_moved_fits`)."""
+    cost = tour.c.cost
+    seq, fwd, bwd, pos = tour.seq, tour.fwd, tour.bwd, tour.pos
+    length = j - i + 1
+    first, last = seq[i], seq[j]
+    before, after = seq[i - 1], seq[j + 1]
+    cut = cost[before][first] + cost[last][after] - cost[before][after]
+    rev_inner = (bwd[j] - bwd[i]) - (fwd[j] - fwd[i]) if length > 1 else 0.0
+    stretch = seq[i : j + 1]
+    backwards = stretch[::-1]
+    at_first = [pos[w] for w in near[first] if w in pos]
+    at_last = at_first if length == 1 else [pos[w] for w in near[last] if w in pos]
+    best_gain = floor
+    best: tuple[int, bool] | None = None
+    # (positions, offset, reversed): after a neighbour of first, before one of
+    # last, and for longer stretches the reversed piece the other way round.
+    options = [(at_first, 0, False), (at_last, -1, False)]
+    if length > 1:
+        options += [(at_first, -1, True), (at_last, 0, True)]
+    for places, offset, reverse in options:
+        for q in places:
+            p = q + offset
+            if i - 1 <= p <= j:
+                continue  # the stretch's own place, or inside it
+            v, nxt = seq[p], seq[p + 1]
+            if reverse:
+                gain = cut + cost[v][nxt] - cost[v][last] - cost[first][nxt] - rev_inner
+            else:
+                gain = cut + cost[v][nxt] - cost[v][first] - cost[last][nxt]
+            if gain > best_gain and _moved_fits(tour, i, j, p, backwards if reverse else stretch):
+                best_gain, best = gain, (p, reverse)
+    return best
 
 
 def _walk(
