@@ -265,16 +265,12 @@ class Search:
         deadline: float,
         max_iterations: int | None = None,
         wall_deadline: float = INF,
-        descended: bool = False,
     ) -> Solution:
-        """Search from ``route`` until the CPU ``deadline`` (:func:`budget.now`), the
+        """Search from ``route``, already polished (solver._optimise: that first descent
+        ignores the clock), until the CPU ``deadline`` (:func:`budget.now`), the
         ``wall_deadline`` (``time.perf_counter``), ``max_iterations``, or stagnation."""
         c = self.c
         tour = Tour(c, route)
-        # The first full descent and the insertions after it ignore the clock: a
-        # busy machine must not hand back a day with stops given up half-way.
-        if not descended:
-            self.polish(tour, INF)
         current = best = self.snapshot(tour)
         began = now()
         span = max(deadline - began, 1e-9)

@@ -107,7 +107,7 @@ def _optimise(
         search.polish(tour, INF)
         if proposal is None:
             tour = _second_start(search, tour, deadline)
-        found = search.run(tour.route, deadline, max_iterations, wall_deadline, descended=True)
+        found = search.run(tour.route, deadline, max_iterations, wall_deadline)
     else:
         found = Solution(tour.route, 0, tour.travel)
     order = ([c.head] if c.head is not None else []) + found.route
