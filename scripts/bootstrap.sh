@@ -62,3 +62,7 @@ if [ ! -f "$STAMP" ]; then
   touch "$STAMP"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
+
+# The route engine's compiled scans (routes/engine/_scan.c, a few seconds; nothing when
+# current). Without a C compiler it says so and the engine runs its Python references.
+python -m routes.engine.build

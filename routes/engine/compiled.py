@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .model import Problem
 from .schedule import SEARCH_EPS as EPS
+from .speedups import scan
 
 INF = float("inf")
 
@@ -34,6 +35,7 @@ class Compiled:
     service: list[float]  # D: 0
     weight: list[int]  # lexicographic prize of serving each stop (0 for D)
     candidates: list[int]  # stops the search may place (reachable, not the head)
+    fast: object = None  # cost, open, close and service for the compiled scans (speedups)
 
     @property
     def depot(self) -> int:
@@ -128,4 +130,5 @@ def compile_problem(
     service = [s.service for s in stops] + [0.0]
     weight = prize_weights(problem) + [0]
     candidates = [j for j in range(n) if reachable[j] and j != head and j != problem.start]
-    return Compiled(n, head, t0, de, cost, open_, close, service, weight, candidates)
+    fast = scan.arrays(cost, open_, close, service) if scan is not None else None
+    return Compiled(n, head, t0, de, cost, open_, close, service, weight, candidates, fast)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import partial
 
 from .budget import now
+from .speedups import scan
 from .tour import Tour
 
 IMPROVES = 1e-6  # minutes; smaller gains are float noise and could loop forever
@@ -80,74 +81,115 @@ def _fits_before(
 
 def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = None) -> int:
     """Move stretches of ``length`` stops elsewhere (also reversed when length > 1)."""
-    c = tour.c
-    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    fast = tour.c.fast
     moves = 0
     i = 1
     while i + length - 1 <= len(tour.seq) - 2:
         if not i & 15 and now() > deadline:
             break
-        seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
+        seq = tour.seq
         if focus is not None and seq[i] not in focus.scan:
             i += 1
             continue
-        k = len(seq) - 2
+        if fast is not None:
+            best = scan.relocate_best(
+                fast, seq, tour.dep, tour.latest, tour.fwd, tour.bwd, i, length
+            )
+        else:
+            best = _relocate_best_py(tour, i, length)
+        if best is None:
+            i += 1
+            continue
+        p, reverse = best
         j = i + length - 1
-        first, last = seq[i], seq[j]
-        before, after = seq[i - 1], seq[j + 1]
-        # Travel saved by cutting the stretch out and closing the gap.
-        cut = cost[before][first] + cost[last][after] - cost[before][after]
-        rev_inner = (bwd[j] - bwd[i]) - (fwd[j] - fwd[i]) if length > 1 else 0.0
-        best_gain = IMPROVES
-        best: tuple[int, bool] | None = None
         stretch = seq[i : j + 1]
-        backwards = stretch[::-1]
-        b_first = close[first] if close[first] > close[last] else close[last]
+        if focus is not None:
+            focus.mark((seq[i - 1], seq[j + 1], seq[p], seq[p + 1], *stretch))
+        _apply(tour, _moved_route(seq, i, j, p, stretch[::-1] if reverse else stretch))
+        moves += 1
+    return moves
 
-        # Forwards: new order ... before, after .. seq[p], stretch, seq[p+1] ...
-        t = dep[i - 1]
-        prev = before
-        for p in range(j + 1, k + 1):
-            v = seq[p]
-            arr = t + cost[prev][v]
-            st = arr if arr > opn[v] else opn[v]
-            if st > close[v]:
-                break
-            t = st + service[v]
-            prev = v
-            if t > b_first:
-                break
-            nxt = seq[p + 1]
-            row_v = cost[v]
-            base = cut + row_v[nxt]
-            gain = base - row_v[first] - cost[last][nxt]
+
+def _relocate_best_py(tour: Tour, i: int, length: int) -> tuple[int, bool] | None:
+    """Where the stretch seq[i .. i+length-1] gains most when moved, and whether reversed:
+    (p, reversed) to put it after position p, or None (the Python reference of
+    ``_scan.relocate_best``)."""
+    c = tour.c
+    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
+    k = len(seq) - 2
+    j = i + length - 1
+    first, last = seq[i], seq[j]
+    before, after = seq[i - 1], seq[j + 1]
+    # Travel saved by cutting the stretch out and closing the gap.
+    cut = cost[before][first] + cost[last][after] - cost[before][after]
+    rev_inner = (bwd[j] - bwd[i]) - (fwd[j] - fwd[i]) if length > 1 else 0.0
+    best_gain = IMPROVES
+    best: tuple[int, bool] | None = None
+    stretch = seq[i : j + 1]
+    backwards = stretch[::-1]
+    b_first = close[first] if close[first] > close[last] else close[last]
+
+    # Forwards: new order ... before, after .. seq[p], stretch, seq[p+1] ...
+    t = dep[i - 1]
+    prev = before
+    for p in range(j + 1, k + 1):
+        v = seq[p]
+        arr = t + cost[prev][v]
+        st = arr if arr > opn[v] else opn[v]
+        if st > close[v]:
+            break
+        t = st + service[v]
+        prev = v
+        if t > b_first:
+            break
+        nxt = seq[p + 1]
+        row_v = cost[v]
+        base = cut + row_v[nxt]
+        gain = base - row_v[first] - cost[last][nxt]
+        if gain > best_gain and _fits(cost, opn, close, service, t, v, stretch, nxt, latest[p + 1]):
+            best_gain, best = gain, (p, False)
+        if length > 1:
+            gain = base - row_v[last] - cost[first][nxt] - rev_inner
             if gain > best_gain and _fits(
-                cost, opn, close, service, t, v, stretch, nxt, latest[p + 1]
+                cost, opn, close, service, t, v, backwards, nxt, latest[p + 1]
+            ):
+                best_gain, best = gain, (p, True)
+
+    # Backwards: new order ... seq[p], stretch, seq[p+1] .. before, after ...
+    if i >= 2:
+        # Summary of mid = seq[p+1 .. i-1], grown by prepending.
+        v = before
+        m_dur, m_early, m_late = service[v], opn[v], close[v]
+        m_first = v
+        tail = cost[before][after]
+        lat_after = latest[j + 1]
+        for p in range(i - 2, -1, -1):
+            if m_early + m_dur + tail > lat_after:
+                break
+            x = seq[p]
+            # Removing (x, m_first) and adding the two arcs around the stretch.
+            row_x = cost[x]
+            base = cut + row_x[m_first]
+            gain = base - row_x[first] - cost[last][m_first]
+            if gain > best_gain and _fits_before(
+                cost,
+                opn,
+                close,
+                service,
+                dep[p],
+                x,
+                stretch,
+                m_first,
+                m_early,
+                m_late,
+                m_dur,
+                tail,
+                lat_after,
             ):
                 best_gain, best = gain, (p, False)
             if length > 1:
-                gain = base - row_v[last] - cost[first][nxt] - rev_inner
-                if gain > best_gain and _fits(
-                    cost, opn, close, service, t, v, backwards, nxt, latest[p + 1]
-                ):
-                    best_gain, best = gain, (p, True)
-
-        # Backwards: new order ... seq[p], stretch, seq[p+1] .. before, after ...
-        if i >= 2:
-            # Summary of mid = seq[p+1 .. i-1], grown by prepending.
-            v = before
-            m_dur, m_early, m_late = service[v], opn[v], close[v]
-            m_first = v
-            tail = cost[before][after]
-            lat_after = latest[j + 1]
-            for p in range(i - 2, -1, -1):
-                if m_early + m_dur + tail > lat_after:
-                    break
-                x = seq[p]
-                # Removing (x, m_first) and adding the two arcs around the stretch.
-                row_x = cost[x]
-                base = cut + row_x[m_first]
-                gain = base - row_x[first] - cost[last][m_first]
+                gain = base - row_x[last] - cost[first][m_first] - rev_inner
                 if gain > best_gain and _fits_before(
                     cost,
                     opn,
@@ -155,7 +197,7 @@ def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = Non
                     service,
                     dep[p],
                     x,
-                    stretch,
+                    backwards,
                     m_first,
                     m_early,
                     m_late,
@@ -163,49 +205,23 @@ def relocate(tour: Tour, length: int, deadline: float, focus: Focus | None = Non
                     tail,
                     lat_after,
                 ):
-                    best_gain, best = gain, (p, False)
-                if length > 1:
-                    gain = base - row_x[last] - cost[first][m_first] - rev_inner
-                    if gain > best_gain and _fits_before(
-                        cost,
-                        opn,
-                        close,
-                        service,
-                        dep[p],
-                        x,
-                        backwards,
-                        m_first,
-                        m_early,
-                        m_late,
-                        m_dur,
-                        tail,
-                        lat_after,
-                    ):
-                        best_gain, best = gain, (p, True)
-                if p == 0:
-                    break
-                # Prepend seq[p] to mid (its first stop becomes x).
-                leg = cost[x][m_first]
-                delta = service[x] + leg
-                wait = m_early - delta - close[x]
-                warp = opn[x] + delta - m_late
-                if warp > 0:
-                    break  # cannot happen for a feasible tour; keep the summary exact otherwise
-                wait = wait if wait > 0 else 0.0
-                m_early = (m_early - delta if m_early - delta > opn[x] else opn[x]) - wait
-                m_late = m_late - delta if m_late - delta < close[x] else close[x]
-                m_dur = m_dur + service[x] + leg + wait
-                m_first = x
+                    best_gain, best = gain, (p, True)
+            if p == 0:
+                break
+            # Prepend seq[p] to mid (its first stop becomes x).
+            leg = cost[x][m_first]
+            delta = service[x] + leg
+            wait = m_early - delta - close[x]
+            warp = opn[x] + delta - m_late
+            if warp > 0:
+                break  # cannot happen for a feasible tour; keep the summary exact otherwise
+            wait = wait if wait > 0 else 0.0
+            m_early = (m_early - delta if m_early - delta > opn[x] else opn[x]) - wait
+            m_late = m_late - delta if m_late - delta < close[x] else close[x]
+            m_dur = m_dur + service[x] + leg + wait
+            m_first = x
 
-        if best is None:
-            i += 1
-            continue
-        p, reverse = best
-        if focus is not None:
-            focus.mark((before, after, seq[p], seq[p + 1], *stretch))
-        _apply(tour, _moved_route(seq, i, j, p, stretch[::-1] if reverse else stretch))
-        moves += 1
-    return moves
+    return best
 
 
 def _moved_route(seq: list[int], i: int, j: int, p: int, piece: list[int]) -> list[int]:
@@ -326,6 +342,31 @@ def _near_place(
     """Where seq[i..j] gains most (more than ``floor``) when moved next to a neighbour of
     its first or last stop, and whether reversed: (p, reversed) to put it after position
     p, or None. Only a place that gains enough is timed (:func:`_moved_fits`)."""
+    fast = tour.c.fast
+    if fast is None:
+        return _near_place_py(tour, i, j, near, floor)
+    seq = tour.seq
+    return scan.near_place(
+        fast,
+        seq,
+        tour.start,
+        tour.dep,
+        tour.latest,
+        tour.fwd,
+        tour.bwd,
+        tour.pos,
+        near[seq[i]],
+        near[seq[j]],
+        i,
+        j,
+        floor,
+    )
+
+
+def _near_place_py(
+    tour: Tour, i: int, j: int, near: dict[int, list[int]], floor: float
+) -> tuple[int, bool] | None:
+    """The Python reference of :func:`_near_place` (``_scan.near_place``)."""
     cost = tour.c.cost
     seq, fwd, bwd, pos = tour.seq, tour.fwd, tour.bwd, tour.pos
     length = j - i + 1
@@ -401,7 +442,7 @@ def exchange_near(
     tour: Tour, deadline: float, near: dict[int, list[int]], focus: Focus | None = None
 ) -> int:
     """:func:`exchange` restricted to partners that put a stop next to one of its neighbours."""
-    cost = tour.c.cost
+    fast = tour.c.fast
     moves = 0
     i = 1
     while i < len(tour.seq) - 1:
@@ -412,31 +453,12 @@ def exchange_near(
             continue
         if not i & 15 and now() > deadline:
             break
-        pos = tour.pos
-        k = len(seq) - 2
-        best_gain = IMPROVES
-        best = None
-        for w in near[u]:
-            q = pos.get(w)
-            if q is None:
-                continue
-            for j in (q - 1, q + 1):
-                if j == i or j < 1 or j > k:
-                    continue
-                a, b = (i, j) if i < j else (j, i)
-                x, y = seq[a], seq[b]
-                pa, nb = seq[a - 1], seq[b + 1]
-                if b == a + 1:
-                    gain = (cost[pa][x] + cost[x][y] + cost[y][nb]) - (
-                        cost[pa][y] + cost[y][x] + cost[x][nb]
-                    )
-                else:
-                    na, pb = seq[a + 1], seq[b - 1]
-                    gain = (cost[pa][x] + cost[x][na] + cost[pb][y] + cost[y][nb]) - (
-                        cost[pa][y] + cost[y][na] + cost[pb][x] + cost[x][nb]
-                    )
-                if gain > best_gain and _swap_fits(tour, a, b):
-                    best_gain, best = gain, (a, b)
+        if fast is not None:
+            best = scan.exchange_near_best(
+                fast, seq, tour.start, tour.dep, tour.latest, tour.pos, near[u], i
+            )
+        else:
+            best = _exchange_near_best_py(tour, i, near)
         if best is None:
             i += 1
             continue
@@ -450,11 +472,46 @@ def exchange_near(
     return moves
 
 
+def _exchange_near_best_py(
+    tour: Tour, i: int, near: dict[int, list[int]]
+) -> tuple[int, int] | None:
+    """The positions a < b (one of them i) whose swap gains most, putting seq[i] next to
+    one of its neighbours, or None (the Python reference of ``_scan.exchange_near_best``)."""
+    cost = tour.c.cost
+    seq, pos = tour.seq, tour.pos
+    u = seq[i]
+    k = len(seq) - 2
+    best_gain = IMPROVES
+    best = None
+    for w in near[u]:
+        q = pos.get(w)
+        if q is None:
+            continue
+        for j in (q - 1, q + 1):
+            if j == i or j < 1 or j > k:
+                continue
+            a, b = (i, j) if i < j else (j, i)
+            x, y = seq[a], seq[b]
+            pa, nb = seq[a - 1], seq[b + 1]
+            if b == a + 1:
+                gain = (cost[pa][x] + cost[x][y] + cost[y][nb]) - (
+                    cost[pa][y] + cost[y][x] + cost[x][nb]
+                )
+            else:
+                na, pb = seq[a + 1], seq[b - 1]
+                gain = (cost[pa][x] + cost[x][na] + cost[pb][y] + cost[y][nb]) - (
+                    cost[pa][y] + cost[y][na] + cost[pb][x] + cost[x][nb]
+                )
+            if gain > best_gain and _swap_fits(tour, a, b):
+                best_gain, best = gain, (a, b)
+    return best
+
+
 def two_opt_near(
     tour: Tour, deadline: float, near: dict[int, list[int]], focus: Focus | None = None
 ) -> int:
     """:func:`two_opt` restricted to reversals that join a stop to one of its neighbours."""
-    cost = tour.c.cost
+    fast = tour.c.fast
     moves = 0
     i = 1
     while i < len(tour.seq) - 2:
@@ -465,27 +522,22 @@ def two_opt_near(
             continue
         if not i & 15 and now() > deadline:
             break
-        pos, fwd, bwd, dep, latest = tour.pos, tour.fwd, tour.bwd, tour.dep, tour.latest
-        k = len(seq) - 2
         before = seq[i - 1]
-        best_gain = IMPROVES
-        best = None
-        # Reverse seq[i..j]: before then seq[j] (a neighbour of before), or x then
-        # seq[j+1] (a neighbour of x).
-        ends = [pos[w] for w in near.get(before, ()) if w in pos]
-        ends += [pos[w] - 1 for w in near[x] if w in pos]
-        for j in ends:
-            if j <= i or j > k:
-                continue
-            y, after = seq[j], seq[j + 1]
-            gain = (cost[before][x] + cost[y][after] + (fwd[j] - fwd[i])) - (
-                cost[before][y] + cost[x][after] + (bwd[j] - bwd[i])
+        if fast is not None:
+            best = scan.two_opt_near_best(
+                fast,
+                seq,
+                tour.dep,
+                tour.latest,
+                tour.fwd,
+                tour.bwd,
+                tour.pos,
+                near.get(before, []),
+                near[x],
+                i,
             )
-            if gain <= best_gain:
-                continue
-            got = _walk(tour, dep[i - 1], before, seq[j : i - 1 : -1], -1)
-            if got is not None and got[0] + cost[x][after] <= latest[j + 1]:
-                best_gain, best = gain, j
+        else:
+            best = _two_opt_near_best_py(tour, i, near)
         if best is None:
             i += 1
             continue
@@ -498,79 +550,57 @@ def two_opt_near(
     return moves
 
 
+def _two_opt_near_best_py(tour: Tour, i: int, near: dict[int, list[int]]) -> int | None:
+    """The end j whose reversal of seq[i..j] gains most, joining a stop to one of its
+    neighbours, or None (the Python reference of ``_scan.two_opt_near_best``)."""
+    cost = tour.c.cost
+    seq = tour.seq
+    x = seq[i]
+    pos, fwd, bwd, dep, latest = tour.pos, tour.fwd, tour.bwd, tour.dep, tour.latest
+    k = len(seq) - 2
+    before = seq[i - 1]
+    best_gain = IMPROVES
+    best = None
+    # Reverse seq[i..j]: before then seq[j] (a neighbour of before), or x then
+    # seq[j+1] (a neighbour of x).
+    ends = [pos[w] for w in near.get(before, ()) if w in pos]
+    ends += [pos[w] - 1 for w in near[x] if w in pos]
+    for j in ends:
+        if j <= i or j > k:
+            continue
+        y, after = seq[j], seq[j + 1]
+        gain = (cost[before][x] + cost[y][after] + (fwd[j] - fwd[i])) - (
+            cost[before][y] + cost[x][after] + (bwd[j] - bwd[i])
+        )
+        if gain <= best_gain:
+            continue
+        got = _walk(tour, dep[i - 1], before, seq[j : i - 1 : -1], -1)
+        if got is not None and got[0] + cost[x][after] <= latest[j + 1]:
+            best_gain, best = gain, j
+    return best
+
+
 def exchange(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     """Swap two stops."""
-    c = tour.c
-    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    fast = tour.c.fast
     moves = 0
     i = 1
     while i < len(tour.seq) - 2:
         if not i & 15 and now() > deadline:
             break
-        seq, dep, latest = tour.seq, tour.dep, tour.latest
+        seq = tour.seq
         if focus is not None and seq[i] not in focus.scan:
             i += 1
             continue
-        k = len(seq) - 2
-        u = seq[i]
-        before, nxt_u = seq[i - 1], seq[i + 1]
-        au, bu, su = opn[u], close[u], service[u]
-        best_gain = IMPROVES
-        best = None
-        # mid = seq[i+1 .. j-1], grown by appending.
-        m_dur = m_early = m_late = 0.0
-        m_last = -1
-        for j in range(i + 1, k + 1):
-            v = seq[j]
-            after = seq[j + 1]
-            if j == i + 1:
-                gain = (cost[before][u] + cost[u][v] + cost[v][after]) - (
-                    cost[before][v] + cost[v][u] + cost[u][after]
-                )
-                if gain > best_gain:
-                    arr = dep[i - 1] + cost[before][v]
-                    st = arr if arr > opn[v] else opn[v]
-                    if st <= close[v]:
-                        arr = st + service[v] + cost[v][u]
-                        st = arr if arr > au else au
-                        if st <= bu and st + su + cost[u][after] <= latest[j + 1]:
-                            best_gain, best = gain, j
-                # Start mid with v for the next j.
-                m_dur, m_early, m_late, m_last = service[v], opn[v], close[v], v
-                continue
-            if m_early + m_dur > bu:
-                break  # u would start after its close wherever it goes further on
-            gain = (cost[before][u] + cost[u][nxt_u] + cost[m_last][v] + cost[v][after]) - (
-                cost[before][v] + cost[v][nxt_u] + cost[m_last][u] + cost[u][after]
-            )
-            if gain > best_gain:
-                arr = dep[i - 1] + cost[before][v]
-                st = arr if arr > opn[v] else opn[v]
-                if st <= close[v]:
-                    arr = st + service[v] + cost[v][nxt_u]
-                    if arr <= m_late:
-                        tt = (arr if arr > m_early else m_early) + m_dur
-                        arr = tt + cost[m_last][u]
-                        st = arr if arr > au else au
-                        if st <= bu and st + su + cost[u][after] <= latest[j + 1]:
-                            best_gain, best = gain, j
-            # Append v to mid.
-            leg = cost[m_last][v]
-            delta = m_dur + leg
-            wait = opn[v] - delta - m_late
-            warp = m_early + delta - close[v]
-            if warp > 0:
-                break
-            wait = wait if wait > 0 else 0.0
-            m_early = (opn[v] - delta if opn[v] - delta > m_early else m_early) - wait
-            m_late = close[v] - delta if close[v] - delta < m_late else m_late
-            m_dur = m_dur + service[v] + leg + wait
-            m_last = v
+        if fast is not None:
+            best = scan.exchange_best(fast, seq, tour.dep, tour.latest, i)
+        else:
+            best = _exchange_best_py(tour, i)
         if best is None:
             i += 1
             continue
         if focus is not None:
-            focus.mark((before, u, nxt_u, seq[best - 1], seq[best], seq[best + 1]))
+            focus.mark((seq[i - 1], seq[i], seq[i + 1], seq[best - 1], seq[best], seq[best + 1]))
         route = seq[1:-1]
         route[i - 1], route[best - 1] = route[best - 1], route[i - 1]
         _apply(tour, route)
@@ -578,63 +608,139 @@ def exchange(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
     return moves
 
 
-def two_opt(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
-    """Reverse a stretch seq[i..j]."""
+def _exchange_best_py(tour: Tour, i: int) -> int | None:
+    """The partner j > i whose swap with seq[i] gains most, or None (the Python reference
+    of ``_scan.exchange_best``)."""
     c = tour.c
     cost, opn, close, service = c.cost, c.open, c.close, c.service
+    seq, dep, latest = tour.seq, tour.dep, tour.latest
+    k = len(seq) - 2
+    u = seq[i]
+    before, nxt_u = seq[i - 1], seq[i + 1]
+    au, bu, su = opn[u], close[u], service[u]
+    best_gain = IMPROVES
+    best = None
+    # mid = seq[i+1 .. j-1], grown by appending.
+    m_dur = m_early = m_late = 0.0
+    m_last = -1
+    for j in range(i + 1, k + 1):
+        v = seq[j]
+        after = seq[j + 1]
+        if j == i + 1:
+            gain = (cost[before][u] + cost[u][v] + cost[v][after]) - (
+                cost[before][v] + cost[v][u] + cost[u][after]
+            )
+            if gain > best_gain:
+                arr = dep[i - 1] + cost[before][v]
+                st = arr if arr > opn[v] else opn[v]
+                if st <= close[v]:
+                    arr = st + service[v] + cost[v][u]
+                    st = arr if arr > au else au
+                    if st <= bu and st + su + cost[u][after] <= latest[j + 1]:
+                        best_gain, best = gain, j
+            # Start mid with v for the next j.
+            m_dur, m_early, m_late, m_last = service[v], opn[v], close[v], v
+            continue
+        if m_early + m_dur > bu:
+            break  # u would start after its close wherever it goes further on
+        gain = (cost[before][u] + cost[u][nxt_u] + cost[m_last][v] + cost[v][after]) - (
+            cost[before][v] + cost[v][nxt_u] + cost[m_last][u] + cost[u][after]
+        )
+        if gain > best_gain:
+            arr = dep[i - 1] + cost[before][v]
+            st = arr if arr > opn[v] else opn[v]
+            if st <= close[v]:
+                arr = st + service[v] + cost[v][nxt_u]
+                if arr <= m_late:
+                    tt = (arr if arr > m_early else m_early) + m_dur
+                    arr = tt + cost[m_last][u]
+                    st = arr if arr > au else au
+                    if st <= bu and st + su + cost[u][after] <= latest[j + 1]:
+                        best_gain, best = gain, j
+        # Append v to mid.
+        leg = cost[m_last][v]
+        delta = m_dur + leg
+        wait = opn[v] - delta - m_late
+        warp = m_early + delta - close[v]
+        if warp > 0:
+            break
+        wait = wait if wait > 0 else 0.0
+        m_early = (opn[v] - delta if opn[v] - delta > m_early else m_early) - wait
+        m_late = close[v] - delta if close[v] - delta < m_late else m_late
+        m_dur = m_dur + service[v] + leg + wait
+        m_last = v
+    return best
+
+
+def two_opt(tour: Tour, deadline: float, focus: Focus | None = None) -> int:
+    """Reverse a stretch seq[i..j]."""
+    fast = tour.c.fast
     moves = 0
     i = 1
     while i < len(tour.seq) - 2:
         if not i & 15 and now() > deadline:
             break
-        seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
+        seq = tour.seq
         if focus is not None and seq[i] not in focus.scan:
             i += 1
             continue
-        k = len(seq) - 2
-        before = seq[i - 1]
-        x = seq[i]
-        base_in = cost[before][x]
-        best_gain = IMPROVES
-        best = None
-        # rev = seq[j], seq[j-1], ..., seq[i], grown by prepending seq[j].
-        r_dur, r_early, r_late, r_first = service[x], opn[x], close[x], x
-        t_before = dep[i - 1]
-        for j in range(i + 1, k + 1):
-            v = seq[j]
-            leg = cost[v][r_first]
-            delta = service[v] + leg
-            warp = opn[v] + delta - r_late
-            if warp > 0:
-                break  # reversing any longer stretch keeps this violation
-            wait = r_early - delta - close[v]
-            wait = wait if wait > 0 else 0.0
-            r_early = (r_early - delta if r_early - delta > opn[v] else opn[v]) - wait
-            r_late = r_late - delta if r_late - delta < close[v] else close[v]
-            r_dur = r_dur + service[v] + leg + wait
-            r_first = v
-            after = seq[j + 1]
-            gain = (base_in + cost[v][after] + (fwd[j] - fwd[i])) - (
-                cost[before][v] + cost[x][after] + (bwd[j] - bwd[i])
-            )
-            if gain <= best_gain:
-                continue
-            arr = t_before + cost[before][v]
-            if arr > r_late:
-                continue
-            tt = (arr if arr > r_early else r_early) + r_dur
-            if tt + cost[x][after] <= latest[j + 1]:
-                best_gain, best = gain, j
+        if fast is not None:
+            best = scan.two_opt_best(fast, seq, tour.dep, tour.latest, tour.fwd, tour.bwd, i)
+        else:
+            best = _two_opt_best_py(tour, i)
         if best is None:
             i += 1
             continue
         if focus is not None:
-            focus.mark((before, x, seq[best], seq[best + 1]))
+            focus.mark((seq[i - 1], seq[i], seq[best], seq[best + 1]))
         route = seq[1:-1]
         route[i - 1 : best] = route[i - 1 : best][::-1]
         _apply(tour, route)
         moves += 1
     return moves
+
+
+def _two_opt_best_py(tour: Tour, i: int) -> int | None:
+    """The end j whose reversal of seq[i..j] gains most, or None (the Python reference of
+    ``_scan.two_opt_best``)."""
+    c = tour.c
+    cost, opn, close, service = c.cost, c.open, c.close, c.service
+    seq, dep, latest, fwd, bwd = tour.seq, tour.dep, tour.latest, tour.fwd, tour.bwd
+    k = len(seq) - 2
+    before = seq[i - 1]
+    x = seq[i]
+    base_in = cost[before][x]
+    best_gain = IMPROVES
+    best = None
+    # rev = seq[j], seq[j-1], ..., seq[i], grown by prepending seq[j].
+    r_dur, r_early, r_late, r_first = service[x], opn[x], close[x], x
+    t_before = dep[i - 1]
+    for j in range(i + 1, k + 1):
+        v = seq[j]
+        leg = cost[v][r_first]
+        delta = service[v] + leg
+        warp = opn[v] + delta - r_late
+        if warp > 0:
+            break  # reversing any longer stretch keeps this violation
+        wait = r_early - delta - close[v]
+        wait = wait if wait > 0 else 0.0
+        r_early = (r_early - delta if r_early - delta > opn[v] else opn[v]) - wait
+        r_late = r_late - delta if r_late - delta < close[v] else close[v]
+        r_dur = r_dur + service[v] + leg + wait
+        r_first = v
+        after = seq[j + 1]
+        gain = (base_in + cost[v][after] + (fwd[j] - fwd[i])) - (
+            cost[before][v] + cost[x][after] + (bwd[j] - bwd[i])
+        )
+        if gain <= best_gain:
+            continue
+        arr = t_before + cost[before][v]
+        if arr > r_late:
+            continue
+        tt = (arr if arr > r_early else r_early) + r_dur
+        if tt + cost[x][after] <= latest[j + 1]:
+            best_gain, best = gain, j
+    return best
 
 
 GRANULAR_FROM = 40  # tours at least this long use the neighbour-list relocation

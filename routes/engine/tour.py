@@ -14,6 +14,7 @@ For positions ``p`` of ``seq = [D, s1, ..., sk, D]`` it keeps
 from __future__ import annotations
 
 from .compiled import Compiled
+from .speedups import scan
 
 
 class Tour:
@@ -26,8 +27,22 @@ class Tour:
     def set(self, route: list[int]) -> None:
         c = self.c
         depot = c.n
-        cost, opn, close, service = c.cost, c.open, c.close, c.service
         seq = [depot, *route, depot]
+        if c.fast is not None:
+            self.seq = seq
+            self.start, self.dep, self.latest, self.fwd, self.bwd = scan.tour_arrays(
+                c.fast, seq, c.t0
+            )
+            self._pos = None
+            self._room = None
+        else:
+            self.set_py(seq)
+
+    def set_py(self, seq: list[int]) -> None:
+        """The Python reference of :meth:`set` (``seq`` with the origin at both ends)."""
+        c = self.c
+        depot = c.n
+        cost, opn, close, service = c.cost, c.open, c.close, c.service
         m = len(seq)
         start = [0.0] * m
         dep = [0.0] * m
@@ -99,6 +114,18 @@ class Tour:
         recomputed until they meet the old schedule (forwards for start and
         departure, backwards for latest), and the prefix sums shift by a constant.
         """
+        fast = self.c.fast
+        if fast is None:
+            self.insert_py(u, p)
+            return
+        scan.tour_insert(
+            fast, self.seq, self.start, self.dep, self.latest, self.fwd, self.bwd, u, p
+        )
+        self._pos = None
+        self._room = None
+
+    def insert_py(self, u: int, p: int) -> None:
+        """The Python reference of :meth:`insert`."""
         c = self.c
         cost, opn, close, service = c.cost, c.open, c.close, c.service
         seq, start, dep, latest, fwd, bwd = (
@@ -184,6 +211,16 @@ class Tour:
         With ``near`` (stops close to ``u``) only the gaps next to those that
         are on the tour are tried first; the whole tour only if none fits.
         """
+        fast = self.c.fast
+        if fast is not None:
+            pos = self.pos if near is not None else None
+            return scan.insertion(fast, self.seq, self.dep, self.latest, u, by_shift, near, pos)
+        return self.insertion_py(u, by_shift, near)
+
+    def insertion_py(
+        self, u: int, by_shift: bool = False, near: list[int] | None = None
+    ) -> tuple[float, int] | None:
+        """The Python reference of :meth:`insertion`."""
         c = self.c
         cost, opn, close, service = c.cost, c.open, c.close, c.service
         seq, dep, latest = self.seq, self.dep, self.latest
