@@ -10,6 +10,7 @@
  *   insertion     tour.py        Tour.insertion
  *   relocate_best local_search.py _relocate_best_py
  *   near_place    local_search.py _near_place_py (with _moved_fits)
+ *   relocate_near_next  local_search.py relocate_near's scan for the next move
  *   exchange_best local_search.py _exchange_best_py
  *   two_opt_best  local_search.py _two_opt_best_py
  *   tour_insert        tour.py         Tour.insert_py
@@ -529,6 +530,66 @@ static Py_ssize_t positions(PyObject *near, PyObject *pos, Py_ssize_t m, Py_ssiz
     return count;
 }
 
+/* The core of near_place: sets *best_p (or -1) and *best_rev; -1 on a Python error. */
+static int near_place_core(Arrays *A, View *V, PyObject *pos, PyObject *near_first,
+                           PyObject *near_last, Py_ssize_t i, Py_ssize_t j, double floor,
+                           Py_ssize_t *best_p, int *best_rev) {
+    int status = -1;
+    Py_ssize_t *at_first = NULL, *at_last = NULL;
+    Py_ssize_t *s = V->seq;
+    Py_ssize_t length = j - i + 1;
+    Py_ssize_t first = s[i], last = s[j], before = s[i - 1], after = s[j + 1];
+    double cut = COST(before, first) + COST(last, after) - COST(before, after);
+    double rev_inner =
+        length > 1 ? (F(V->bwd, j) - F(V->bwd, i)) - (F(V->fwd, j) - F(V->fwd, i)) : 0.0;
+    at_first = PyMem_Malloc(sizeof(Py_ssize_t) * (PyList_GET_SIZE(near_first) + 1));
+    at_last = PyMem_Malloc(sizeof(Py_ssize_t) * (PyList_GET_SIZE(near_last) + 1));
+    if (!at_first || !at_last) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n_first = positions(near_first, pos, V->m, at_first);
+    if (n_first < 0) goto done;
+    Py_ssize_t n_last = n_first;
+    Py_ssize_t *last_places = at_first;
+    if (length > 1) {
+        n_last = positions(near_last, pos, V->m, at_last);
+        if (n_last < 0) goto done;
+        last_places = at_last;
+    }
+    double best_gain = floor;
+    Py_ssize_t best = -1;
+    int best_r = 0;
+    int options = length > 1 ? 4 : 2;
+    for (int o = 0; o < options; o++) {
+        /* after a neighbour of first, before one of last, then reversed the other way */
+        Py_ssize_t *places = (o == 0 || o == 2) ? at_first : last_places;
+        Py_ssize_t count = (o == 0 || o == 2) ? n_first : n_last;
+        Py_ssize_t offset = (o == 0 || o == 3) ? 0 : -1;
+        int reverse = o >= 2;
+        for (Py_ssize_t c = 0; c < count; c++) {
+            Py_ssize_t p = places[c] + offset;
+            if (i - 1 <= p && p <= j) continue;
+            Py_ssize_t v = s[p], nxt = s[p + 1];
+            double gain = reverse
+                              ? cut + COST(v, nxt) - COST(v, last) - COST(first, nxt) - rev_inner
+                              : cut + COST(v, nxt) - COST(v, first) - COST(last, nxt);
+            if (gain > best_gain && moved_fits(A, V, i, j, p, reverse)) {
+                best_gain = gain;
+                best = p;
+                best_r = reverse;
+            }
+        }
+    }
+    *best_p = best;
+    *best_rev = best_r;
+    status = 0;
+done:
+    PyMem_Free(at_first);
+    PyMem_Free(at_last);
+    return status;
+}
+
 /* near_place(arrays, seq, start, dep, latest, fwd, bwd, pos, near_first, near_last, i, j,
  *            floor) -> (p, reversed) | None */
 static PyObject *near_place(PyObject *self, PyObject *args) {
@@ -544,59 +605,76 @@ static PyObject *near_place(PyObject *self, PyObject *args) {
     if (!A) return NULL;
     View V;
     PyObject *result = NULL;
-    Py_ssize_t *at_first = NULL, *at_last = NULL;
     if (read_view(A, seq, start, dep, latest, fwd, bwd, &V) < 0) goto done;
     if (i < 1 || j < i || j > V.m - 2) {
         PyErr_SetString(PyExc_IndexError, "the stretch is not inside the tour");
         goto done;
     }
-    Py_ssize_t *s = V.seq;
-    Py_ssize_t length = j - i + 1;
-    Py_ssize_t first = s[i], last = s[j], before = s[i - 1], after = s[j + 1];
-    double cut = COST(before, first) + COST(last, after) - COST(before, after);
-    double rev_inner = length > 1 ? (F(V.bwd, j) - F(V.bwd, i)) - (F(V.fwd, j) - F(V.fwd, i)) : 0.0;
-    at_first = PyMem_Malloc(sizeof(Py_ssize_t) * (PyList_GET_SIZE(near_first) + 1));
-    at_last = PyMem_Malloc(sizeof(Py_ssize_t) * (PyList_GET_SIZE(near_last) + 1));
-    if (!at_first || !at_last) {
-        PyErr_NoMemory();
+    Py_ssize_t best;
+    int best_rev;
+    if (near_place_core(A, &V, pos, near_first, near_last, i, j, floor, &best, &best_rev) < 0)
         goto done;
-    }
-    Py_ssize_t n_first = positions(near_first, pos, V.m, at_first);
-    if (n_first < 0) goto done;
-    Py_ssize_t n_last = n_first;
-    Py_ssize_t *last_places = at_first;
-    if (length > 1) {
-        n_last = positions(near_last, pos, V.m, at_last);
-        if (n_last < 0) goto done;
-        last_places = at_last;
-    }
-    double best_gain = floor;
-    Py_ssize_t best = -1;
-    int best_rev = 0;
-    int options = length > 1 ? 4 : 2;
-    for (int o = 0; o < options; o++) {
-        /* after a neighbour of first, before one of last, then reversed the other way */
-        Py_ssize_t *places = (o == 0 || o == 2) ? at_first : last_places;
-        Py_ssize_t count = (o == 0 || o == 2) ? n_first : n_last;
-        Py_ssize_t offset = (o == 0 || o == 3) ? 0 : -1;
-        int reverse = o >= 2;
-        for (Py_ssize_t c = 0; c < count; c++) {
-            Py_ssize_t p = places[c] + offset;
-            if (i - 1 <= p && p <= j) continue;
-            Py_ssize_t v = s[p], nxt = s[p + 1];
-            double gain = reverse ? cut + COST(v, nxt) - COST(v, last) - COST(first, nxt) - rev_inner
-                                  : cut + COST(v, nxt) - COST(v, first) - COST(last, nxt);
-            if (gain > best_gain && moved_fits(A, &V, i, j, p, reverse)) {
-                best_gain = gain;
-                best = p;
-                best_rev = reverse;
-            }
-        }
-    }
     result = move_or_none(best, best_rev);
 done:
-    PyMem_Free(at_first);
-    PyMem_Free(at_last);
+    view_free(&V);
+    return result;
+}
+
+/* relocate_near_next(arrays, seq, start, dep, latest, fwd, bwd, pos, near, i, length, scan)
+ * -> (i, p, reversed) | None: from position i on, the first stretch of length stops whose
+ * first stop is in scan (a set, or None for all) that near_place can move with a gain. */
+static PyObject *relocate_near_next(PyObject *self, PyObject *args) {
+    PyObject *capsule, *seq, *start, *dep, *latest, *fwd, *bwd, *pos, *near, *scan;
+    Py_ssize_t i, length;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!O!O!O!nnO", &capsule, &PyList_Type, &seq,
+                          &PyList_Type, &start, &PyList_Type, &dep, &PyList_Type, &latest,
+                          &PyList_Type, &fwd, &PyList_Type, &bwd, &PyDict_Type, &pos,
+                          &PyDict_Type, &near, &i, &length, &scan))
+        return NULL;
+    Arrays *A = get_arrays(capsule);
+    if (!A) return NULL;
+    if (scan != Py_None && !PyAnySet_Check(scan)) {
+        PyErr_SetString(PyExc_TypeError, "scan: a set or None expected");
+        return NULL;
+    }
+    View V;
+    PyObject *result = NULL;
+    if (read_view(A, seq, start, dep, latest, fwd, bwd, &V) < 0) goto done;
+    if (i < 1 || length < 1) {
+        PyErr_SetString(PyExc_IndexError, "i and length must be positive");
+        goto done;
+    }
+    for (; i + length - 1 <= V.m - 2; i++) {
+        PyObject *first = PyList_GET_ITEM(seq, i);
+        if (scan != Py_None) {
+            int in = PySet_Contains(scan, first);
+            if (in < 0) goto done;
+            if (!in) continue;
+        }
+        Py_ssize_t j = i + length - 1;
+        PyObject *near_first = PyDict_GetItemWithError(near, first);
+        PyObject *near_last = near_first;
+        if (near_first && j != i) near_last = PyDict_GetItemWithError(near, PyList_GET_ITEM(seq, j));
+        if (!near_first || !near_last) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyError, "a stop has no neighbour list");
+            goto done;
+        }
+        if (!PyList_Check(near_first) || !PyList_Check(near_last)) {
+            PyErr_SetString(PyExc_TypeError, "near: lists expected");
+            goto done;
+        }
+        Py_ssize_t best;
+        int best_rev;
+        if (near_place_core(A, &V, pos, near_first, near_last, i, j, IMPROVES, &best, &best_rev) <
+            0)
+            goto done;
+        if (best >= 0) {
+            result = Py_BuildValue("(nnO)", i, best, best_rev ? Py_True : Py_False);
+            goto done;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
     view_free(&V);
     return result;
 }
@@ -981,6 +1059,9 @@ static PyMethodDef methods[] = {
     {"near_place", near_place, METH_VARARGS,
      "near_place(arrays, seq, start, dep, latest, fwd, bwd, pos, near_first, near_last, i, j, "
      "floor) -> (p, reversed) | None"},
+    {"relocate_near_next", relocate_near_next, METH_VARARGS,
+     "relocate_near_next(arrays, seq, start, dep, latest, fwd, bwd, pos, near, i, length, scan) "
+     "-> (i, p, reversed) | None"},
     {"exchange_best", exchange_best, METH_VARARGS,
      "exchange_best(arrays, seq, dep, latest, i) -> j | None"},
     {"two_opt_best", two_opt_best, METH_VARARGS,

@@ -313,21 +313,45 @@ def relocate_near(
     exact: only a move that gains is timed, by walking the stops it shifts
     until their schedule meets the old one (usually a few steps).
     """
+    fast = tour.c.fast
     moves = 0
     i = 1
     while i + length - 1 <= len(tour.seq) - 2:
-        if not i & 15 and now() > deadline:
-            break
         seq = tour.seq
-        if focus is not None and seq[i] not in focus.scan:
-            i += 1
-            continue
-        j = i + length - 1
-        best = _near_place(tour, i, j, near, IMPROVES)
-        if best is None:
-            i += 1
-            continue
-        p, reverse = best
+        if fast is not None:
+            # The whole scan to the next move in C; the clock is read between moves.
+            if moves and now() > deadline:
+                break
+            found = scan.relocate_near_next(
+                fast,
+                seq,
+                tour.start,
+                tour.dep,
+                tour.latest,
+                tour.fwd,
+                tour.bwd,
+                tour.pos,
+                near,
+                i,
+                length,
+                focus.scan if focus is not None else None,
+            )
+            if found is None:
+                break
+            i, p, reverse = found
+            j = i + length - 1
+        else:
+            if not i & 15 and now() > deadline:
+                break
+            if focus is not None and seq[i] not in focus.scan:
+                i += 1
+                continue
+            j = i + length - 1
+            best = _near_place_py(tour, i, j, near, IMPROVES)
+            if best is None:
+                i += 1
+                continue
+            p, reverse = best
         stretch = seq[i : j + 1]
         if focus is not None:
             focus.mark((seq[i - 1], seq[j + 1], seq[p], seq[p + 1], *stretch))

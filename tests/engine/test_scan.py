@@ -182,6 +182,46 @@ def test_the_move_scans_match_the_python_references(problem: Problem, seed: int)
             ) == _exchange_near_best_py(tour, i, near)
 
 
+@pytest.mark.parametrize(("problem", "seed"), CASES)
+def test_the_next_neighbour_relocation_is_the_first_one_the_python_scan_finds(
+    problem: Problem, seed: int
+) -> None:
+    c, _ = both(problem)
+    near = timed_neighbours(c)
+    rng = random.Random(seed)
+    for tour in tours(c, rng):
+        k = tour.size
+        some = set(rng.sample(tour.route, k // 2))
+        for focus in (None, some):
+            for length in (1, 2, 3, 5):
+                for start in range(1, k + 1):
+                    expected = None
+                    for i in range(start, k - length + 2):
+                        if focus is not None and tour.seq[i] not in focus:
+                            continue
+                        found = _near_place_py(tour, i, i + length - 1, near, 1e-6)
+                        if found is not None:
+                            expected = (i, *found)
+                            break
+                    assert (
+                        scan.relocate_near_next(
+                            c.fast,
+                            tour.seq,
+                            tour.start,
+                            tour.dep,
+                            tour.latest,
+                            tour.fwd,
+                            tour.bwd,
+                            tour.pos,
+                            near,
+                            start,
+                            length,
+                            focus,
+                        )
+                        == expected
+                    )
+
+
 @pytest.mark.parametrize("problem", [random_problem(16, 5, "depot-return"), planted_day(80, 3)])
 def test_solve_plans_the_same_route_with_and_without_the_compiled_scans(
     problem: Problem, monkeypatch: pytest.MonkeyPatch
