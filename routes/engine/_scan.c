@@ -16,6 +16,7 @@
  *   tour_insert        tour.py         Tour.insert_py
  *   exchange_near_best local_search.py _exchange_near_best_py (with _swap_fits, _walk)
  *   two_opt_near_best  local_search.py _two_opt_near_best_py (with _walk)
+ *   neighbours, timed_neighbours  ils.py neighbours_py, timed_neighbours_py
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1048,6 +1049,107 @@ done:
     return result;
 }
 
+typedef struct {
+    double score;
+    Py_ssize_t v;
+} Scored;
+
+static int by_score(const void *a, const void *b) {
+    const Scored *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? -1 : 1;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* The shared part of neighbours and timed_neighbours: for each candidate u, the count
+ * others with the least score (ties by index), as {u: [v, ...]}; timed leaves out pairs
+ * whose windows never meet. */
+static PyObject *nearest(PyObject *args, int timed) {
+    PyObject *capsule, *candidates;
+    Py_ssize_t count;
+    if (!PyArg_ParseTuple(args, "OO!n", &capsule, &PyList_Type, &candidates, &count)) return NULL;
+    Arrays *A = get_arrays(capsule);
+    if (!A) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(candidates);
+    Py_ssize_t *cands = PyMem_Malloc(sizeof(Py_ssize_t) * (n + 1));
+    Scored *scored = PyMem_Malloc(sizeof(Scored) * (n + 1));
+    PyObject *result = NULL;
+    if (!cands || !scored) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        cands[k] = PyLong_AsSsize_t(PyList_GET_ITEM(candidates, k));
+        if (cands[k] == -1 && PyErr_Occurred()) goto done;
+        if (cands[k] < 0 || cands[k] >= A->n) {
+            PyErr_SetString(PyExc_IndexError, "candidates: stop index out of range");
+            goto done;
+        }
+    }
+    result = PyDict_New();
+    if (!result) goto done;
+    for (Py_ssize_t a = 0; a < n; a++) {
+        Py_ssize_t u = cands[a], found = 0;
+        double ready_u = A->opn[u] + A->service[u], late_u = A->close[u] + A->service[u];
+        for (Py_ssize_t b = 0; b < n; b++) {
+            Py_ssize_t v = cands[b];
+            if (v == u) continue;
+            double score;
+            if (timed) {
+                double go = COST(u, v);
+                double arr = ready_u + go;
+                double after = Py_HUGE_VAL, before = Py_HUGE_VAL;
+                if (!(arr > A->close[v])) {
+                    double wait = A->opn[v] - late_u - go;
+                    after = go + (wait > 0.0 ? wait : 0.0);
+                }
+                double back = COST(v, u);
+                arr = A->opn[v] + A->service[v] + back;
+                if (!(arr > A->close[u])) {
+                    double wait = A->opn[u] - A->close[v] - A->service[v] - back;
+                    before = back + (wait > 0.0 ? wait : 0.0);
+                }
+                score = after < before ? after : before;
+                if (!(score < Py_HUGE_VAL)) continue;
+            } else {
+                double go = COST(u, v), back = COST(v, u);
+                score = back < go ? back : go;
+            }
+            scored[found].score = score;
+            scored[found].v = v;
+            found++;
+        }
+        qsort(scored, found, sizeof(Scored), by_score);
+        Py_ssize_t keep = found < count ? found : count;
+        PyObject *list = PyList_New(keep);
+        if (!list) goto fail;
+        for (Py_ssize_t k = 0; k < keep; k++) {
+            PyObject *v = PyLong_FromSsize_t(scored[k].v);
+            if (!v) {
+                Py_DECREF(list);
+                goto fail;
+            }
+            PyList_SET_ITEM(list, k, v);
+        }
+        PyObject *key = PyList_GET_ITEM(candidates, a);
+        int status = PyDict_SetItem(result, key, list);
+        Py_DECREF(list);
+        if (status < 0) goto fail;
+    }
+    goto done;
+fail:
+    Py_CLEAR(result);
+done:
+    PyMem_Free(cands);
+    PyMem_Free(scored);
+    return result;
+}
+
+/* neighbours(arrays, candidates, count) -> {u: [v, ...]}: ils.neighbours */
+static PyObject *neighbours(PyObject *self, PyObject *args) { return nearest(args, 0); }
+
+/* timed_neighbours(arrays, candidates, count) -> {u: [v, ...]}: ils.timed_neighbours */
+static PyObject *timed_neighbours(PyObject *self, PyObject *args) { return nearest(args, 1); }
+
 static PyMethodDef methods[] = {
     {"arrays", arrays, METH_VARARGS, "arrays(cost, open, close, service) -> capsule"},
     {"tour_arrays", tour_arrays, METH_VARARGS,
@@ -1073,6 +1175,10 @@ static PyMethodDef methods[] = {
     {"two_opt_near_best", two_opt_near_best, METH_VARARGS,
      "two_opt_near_best(arrays, seq, dep, latest, fwd, bwd, pos, near_before, near_x, i) "
      "-> j | None"},
+    {"neighbours", neighbours, METH_VARARGS,
+     "neighbours(arrays, candidates, count) -> {u: [v, ...]}"},
+    {"timed_neighbours", timed_neighbours, METH_VARARGS,
+     "timed_neighbours(arrays, candidates, count) -> {u: [v, ...]}"},
     {NULL, NULL, 0, NULL},
 };
 

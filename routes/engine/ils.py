@@ -20,6 +20,7 @@ from .budget import now
 from .compiled import Compiled
 from .insertion import fill, make_room, squeeze_in, substitute, swap_elsewhere
 from .local_search import GRANULAR_FROM, Focus, descend, shift_stretch
+from .speedups import scan
 from .tour import Tour
 
 INF = float("inf")
@@ -42,6 +43,13 @@ class Solution:
 
 def neighbours(c: Compiled, count: int = 24) -> dict[int, list[int]]:
     """For each candidate, the nearest other candidates (by the shorter direction)."""
+    if c.fast is not None:
+        return scan.neighbours(c.fast, c.candidates, count)
+    return neighbours_py(c, count)
+
+
+def neighbours_py(c: Compiled, count: int = 24) -> dict[int, list[int]]:
+    """The Python reference of :func:`neighbours`."""
     cost = c.cost
     cands = c.candidates
     result = {}
@@ -60,6 +68,13 @@ def timed_neighbours(c: Compiled, count: int = 12) -> dict[int, list[int]]:
     reach it at the earliest; the better direction counts. Near stops whose
     windows never meet are left out: they cannot be neighbours in any tour.
     """
+    if c.fast is not None:
+        return scan.timed_neighbours(c.fast, c.candidates, count)
+    return timed_neighbours_py(c, count)
+
+
+def timed_neighbours_py(c: Compiled, count: int = 12) -> dict[int, list[int]]:
+    """The Python reference of :func:`timed_neighbours`."""
     cost, opn, close, service = c.cost, c.open, c.close, c.service
     cands = c.candidates
     inf = float("inf")

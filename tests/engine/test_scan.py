@@ -16,7 +16,12 @@ import pytest
 from routes.engine import solve, speedups
 from routes.engine.build import command
 from routes.engine.compiled import Compiled, compile_problem, reachable_alone
-from routes.engine.ils import neighbours, timed_neighbours
+from routes.engine.ils import (
+    neighbours,
+    neighbours_py,
+    timed_neighbours,
+    timed_neighbours_py,
+)
 from routes.engine.insertion import fill
 from routes.engine.local_search import (
     _exchange_best_py,
@@ -220,6 +225,14 @@ def test_the_next_neighbour_relocation_is_the_first_one_the_python_scan_finds(
                         )
                         == expected
                     )
+
+
+@pytest.mark.parametrize("problem", days())
+def test_the_neighbour_lists_match_the_python_reference(problem: Problem) -> None:
+    c, pure = both(problem)
+    for count in (3, 12, 24):
+        assert neighbours(c, count) == neighbours_py(pure, count)
+        assert timed_neighbours(c, count) == timed_neighbours_py(pure, count)
 
 
 @pytest.mark.parametrize("problem", [random_problem(16, 5, "depot-return"), planted_day(80, 3)])
