@@ -393,8 +393,8 @@ class Search:
 
 # Stagnation: stop after this many iterations without a new best, or as many as
 # it took to find the current best if that is more (the search gets as long
-# again as its last success needed), or twice the number of stops on bigger
-# days. Measured on 348 runs of 58 days of up to 20 stops against the best of
+# again as its last success needed), or 2 iterations per stop on bigger days
+# (LONG_PATIENCE on long ones). Measured on 348 runs of 58 days of up to 20 stops against the best of
 # 6 x 1000 iterations: 50 misses the best in 37 runs, 75 in 30, 100 in 23,
 # the former fixed 80 ms budget in 32 (see docs/benchmarks.md). Smaller days
 # have fewer places to look: 25 + 2.5 per stop (40 at 6 stops, 62 at 15) missed
@@ -402,7 +402,15 @@ class Search:
 PATIENCE = 75
 
 
+# Long days (GRANULAR_FROM stops or more) wait LONG_PATIENCE iterations per stop: with the
+# compiled scans an iteration costs about 2.5 times less than when 2 per stop was set, and
+# on dense-80 days 2 per stop stopped 4 runs of 20 in a basin 1 % longer, 4 per stop 1 of
+# 20 (0.5 % longer), within half the budget (docs/benchmarks.md).
+LONG_PATIENCE = 4
+
+
 def patience(last_gain: int, stops: int, over_full: bool) -> int:
     # On an over-full day the search also trades stops, which takes longer to pay off.
     scale = 2 if over_full else 1
-    return scale * max(min(PATIENCE, 25 + 5 * stops // 2), last_gain, 2 * stops)
+    per_stop = LONG_PATIENCE if stops >= GRANULAR_FROM else 2
+    return scale * max(min(PATIENCE, 25 + 5 * stops // 2), last_gain, per_stop * stops)
