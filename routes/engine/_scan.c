@@ -17,6 +17,7 @@
  *   exchange_near_best local_search.py _exchange_near_best_py (with _swap_fits, _walk)
  *   two_opt_near_best  local_search.py _two_opt_near_best_py (with _walk)
  *   neighbours, timed_neighbours  ils.py neighbours_py, timed_neighbours_py
+ *   substitute_best, squeeze_best insertion.py _substitute_best_py, _squeeze_best_py
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -31,6 +32,8 @@ typedef struct {
     Py_ssize_t n; /* rows: stops + the origin D */
     double *cost; /* n x n */
     double *opn, *close, *service;
+    long long *weight; /* prize weights, when they and their sum fit in 62 bits */
+    int has_weight;
 } Arrays;
 
 #define COST(a, b) (A->cost[(a) * A->n + (b)])
@@ -43,6 +46,7 @@ static void arrays_free(PyObject *capsule) {
         PyMem_Free(A->opn);
         PyMem_Free(A->close);
         PyMem_Free(A->service);
+        PyMem_Free(A->weight);
         PyMem_Free(A);
     }
 }
@@ -61,9 +65,9 @@ static int read_doubles(PyObject *list, Py_ssize_t n, double *out, const char *n
 }
 
 static PyObject *arrays(PyObject *self, PyObject *args) {
-    PyObject *cost, *opn, *close, *service;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!", &PyList_Type, &cost, &PyList_Type, &opn,
-                          &PyList_Type, &close, &PyList_Type, &service))
+    PyObject *cost, *opn, *close, *service, *weight = Py_None;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!|O", &PyList_Type, &cost, &PyList_Type, &opn,
+                          &PyList_Type, &close, &PyList_Type, &service, &weight))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(cost);
     Arrays *A = PyMem_Calloc(1, sizeof(Arrays));
@@ -89,6 +93,32 @@ static PyObject *arrays(PyObject *self, PyObject *args) {
     if (read_doubles(opn, n, A->opn, "open") < 0) goto fail;
     if (read_doubles(close, n, A->close, "close") < 0) goto fail;
     if (read_doubles(service, n, A->service, "service") < 0) goto fail;
+    if (weight != Py_None) {
+        if (!PyList_Check(weight) || PyList_GET_SIZE(weight) != n) {
+            PyErr_Format(PyExc_ValueError, "weight: a list of %zd integers expected", n);
+            goto fail;
+        }
+        A->weight = PyMem_Malloc(sizeof(long long) * (n + 1));
+        if (!A->weight) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        /* Weights are (stops + 1) ** levels: with many rank levels they outgrow 64 bits, and
+         * then the scans that compare them say NotImplemented (Python does them). */
+        long long total = 0;
+        A->has_weight = 1;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            int overflow = 0;
+            long long w = PyLong_AsLongLongAndOverflow(PyList_GET_ITEM(weight, k), &overflow);
+            if (w == -1 && PyErr_Occurred()) goto fail;
+            if (overflow || w < 0 || w > (1LL << 62) - total) {
+                A->has_weight = 0;
+                break;
+            }
+            total += w;
+            A->weight[k] = w;
+        }
+    }
     return capsule;
 fail:
     Py_DECREF(capsule);
@@ -1150,8 +1180,112 @@ static PyObject *neighbours(PyObject *self, PyObject *args) { return nearest(arg
 /* timed_neighbours(arrays, candidates, count) -> {u: [v, ...]}: ils.timed_neighbours */
 static PyObject *timed_neighbours(PyObject *self, PyObject *args) { return nearest(args, 1); }
 
+/* substitute_best(arrays, seq, dep, latest, u) -> i | None | NotImplemented: the served
+ * stop at position i that u replaces in place with the best (weight gained, travel saved),
+ * at least (0, IMPROVES); insertion.substitute's scan for one u. */
+static PyObject *substitute_best(PyObject *self, PyObject *args) {
+    PyObject *capsule, *seq, *dep, *latest;
+    Py_ssize_t u;
+    if (!PyArg_ParseTuple(args, "OO!O!O!n", &capsule, &PyList_Type, &seq, &PyList_Type, &dep,
+                          &PyList_Type, &latest, &u))
+        return NULL;
+    Arrays *A = get_arrays(capsule);
+    if (!A) return NULL;
+    if (!A->has_weight) Py_RETURN_NOTIMPLEMENTED;
+    if (u < 0 || u >= A->n) {
+        PyErr_SetString(PyExc_IndexError, "u: stop index out of range");
+        return NULL;
+    }
+    View V;
+    PyObject *result = NULL;
+    if (read_view(A, seq, NULL, dep, latest, NULL, NULL, &V) < 0) goto done;
+    Py_ssize_t *s = V.seq;
+    double au = A->opn[u], bu = A->close[u], su = A->service[u];
+    long long wu = A->weight[u];
+    long long best_w = 0;
+    double best_saved = IMPROVES;
+    Py_ssize_t best = -1;
+    for (Py_ssize_t i = 1; i < V.m - 1; i++) {
+        Py_ssize_t v = s[i];
+        if (A->weight[v] > wu) continue;
+        Py_ssize_t x = s[i - 1], y = s[i + 1];
+        double arr = F(V.dep, i - 1) + COST(x, u);
+        double st = arr > au ? arr : au;
+        if (st > bu || st + su + COST(u, y) > F(V.latest, i + 1)) continue;
+        double saved = COST(x, v) + COST(v, y) - COST(x, u) - COST(u, y);
+        long long gained = wu - A->weight[v];
+        if (gained > best_w || (gained == best_w && saved > best_saved)) {
+            best_w = gained;
+            best_saved = saved;
+            best = i;
+        }
+    }
+    result = best < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(best);
+done:
+    view_free(&V);
+    return result;
+}
+
+/* squeeze_best(arrays, seq, dep, latest, fwd, u, max_run) -> (a, b) | None | NotImplemented:
+ * insertion.squeeze_in's scan for one u (evict seq[a+1 .. b-1], all less important than u,
+ * and put u between a and b), best by (prize kept, -travel). */
+static PyObject *squeeze_best(PyObject *self, PyObject *args) {
+    PyObject *capsule, *seq, *dep, *latest, *fwd;
+    Py_ssize_t u, max_run;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!nn", &capsule, &PyList_Type, &seq, &PyList_Type, &dep,
+                          &PyList_Type, &latest, &PyList_Type, &fwd, &u, &max_run))
+        return NULL;
+    Arrays *A = get_arrays(capsule);
+    if (!A) return NULL;
+    if (!A->has_weight) Py_RETURN_NOTIMPLEMENTED;
+    if (u < 0 || u >= A->n) {
+        PyErr_SetString(PyExc_IndexError, "u: stop index out of range");
+        return NULL;
+    }
+    View V;
+    PyObject *result = NULL;
+    if (read_view(A, seq, NULL, dep, latest, fwd, NULL, &V) < 0) goto done;
+    Py_ssize_t *s = V.seq, m = V.m;
+    double au = A->opn[u], bu = A->close[u], su = A->service[u];
+    long long wu = A->weight[u];
+    Py_ssize_t best_a = -1, best_b = -1;
+    long long best_kept = 0;
+    double best_neg = 0.0;
+    for (Py_ssize_t a = 0; a < m - 1; a++) {
+        if (F(V.dep, a) > bu) break;
+        double arr = F(V.dep, a) + COST(s[a], u);
+        if (arr > bu) continue;
+        double st = arr > au ? arr : au;
+        double leave = st + su;
+        long long lost = 0;
+        Py_ssize_t end = a + 2 + max_run < m ? a + 2 + max_run : m;
+        for (Py_ssize_t b = a + 2; b < end; b++) {
+            Py_ssize_t v = s[b - 1];
+            if (A->weight[v] >= wu) break;
+            lost += A->weight[v];
+            Py_ssize_t y = s[b];
+            if (leave + COST(u, y) <= F(V.latest, b)) {
+                double travel = COST(s[a], u) + COST(u, y) - (F(V.fwd, b) - F(V.fwd, a));
+                long long kept = wu - lost;
+                double neg = -travel;
+                if (best_a < 0 || kept > best_kept || (kept == best_kept && neg > best_neg)) {
+                    best_kept = kept;
+                    best_neg = neg;
+                    best_a = a;
+                    best_b = b;
+                }
+                break;
+            }
+        }
+    }
+    result = best_a < 0 ? Py_NewRef(Py_None) : Py_BuildValue("(nn)", best_a, best_b);
+done:
+    view_free(&V);
+    return result;
+}
+
 static PyMethodDef methods[] = {
-    {"arrays", arrays, METH_VARARGS, "arrays(cost, open, close, service) -> capsule"},
+    {"arrays", arrays, METH_VARARGS, "arrays(cost, open, close, service[, weight]) -> capsule"},
     {"tour_arrays", tour_arrays, METH_VARARGS,
      "tour_arrays(arrays, seq, t0) -> (start, dep, latest, fwd, bwd)"},
     {"insertion", insertion, METH_VARARGS,
@@ -1179,6 +1313,10 @@ static PyMethodDef methods[] = {
      "neighbours(arrays, candidates, count) -> {u: [v, ...]}"},
     {"timed_neighbours", timed_neighbours, METH_VARARGS,
      "timed_neighbours(arrays, candidates, count) -> {u: [v, ...]}"},
+    {"substitute_best", substitute_best, METH_VARARGS,
+     "substitute_best(arrays, seq, dep, latest, u) -> i | None | NotImplemented"},
+    {"squeeze_best", squeeze_best, METH_VARARGS,
+     "squeeze_best(arrays, seq, dep, latest, fwd, u, max_run) -> (a, b) | None | NotImplemented"},
     {NULL, NULL, 0, NULL},
 };
 

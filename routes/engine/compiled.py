@@ -130,5 +130,5 @@ def compile_problem(
     service = [s.service for s in stops] + [0.0]
     weight = prize_weights(problem) + [0]
     candidates = [j for j in range(n) if reachable[j] and j != head and j != problem.start]
-    fast = scan.arrays(cost, open_, close, service) if scan is not None else None
+    fast = scan.arrays(cost, open_, close, service, weight) if scan is not None else None
     return Compiled(n, head, t0, de, cost, open_, close, service, weight, candidates, fast)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from itertools import groupby
 
+from .speedups import scan
 from .tour import Tour
 
 IMPROVES = 1e-6
@@ -83,27 +84,15 @@ def substitute(tour: Tour, unserved: list[int]) -> list[tuple[int, int]]:
     (added, removed) pairs applied.
     """
     c = tour.c
-    cost, opn, close, service, weight = c.cost, c.open, c.close, c.service, c.weight
+    weight = c.weight
     done: list[tuple[int, int]] = []
     pending = sorted(unserved, key=lambda u: -weight[u])
     for u in pending:
-        seq, dep, latest = tour.seq, tour.dep, tour.latest
-        au, bu, su, wu = opn[u], close[u], service[u], weight[u]
-        best = None
-        best_key = (0, IMPROVES)
-        for i in range(1, len(seq) - 1):
-            v = seq[i]
-            if weight[v] > wu:
-                continue
-            x, y = seq[i - 1], seq[i + 1]
-            arr = dep[i - 1] + cost[x][u]
-            st = arr if arr > au else au
-            if st > bu or st + su + cost[u][y] > latest[i + 1]:
-                continue
-            saved = cost[x][v] + cost[v][y] - cost[x][u] - cost[u][y]
-            cand = (wu - weight[v], saved)
-            if cand > best_key:
-                best_key, best = cand, i
+        best = NotImplemented
+        if c.fast is not None:
+            best = scan.substitute_best(c.fast, tour.seq, tour.dep, tour.latest, u)
+        if best is NotImplemented:
+            best = _substitute_best_py(tour, u)
         if best is not None:
             route = tour.route
             removed = route[best - 1]
@@ -111,6 +100,31 @@ def substitute(tour: Tour, unserved: list[int]) -> list[tuple[int, int]]:
             tour.set(route)
             done.append((u, removed))
     return done
+
+
+def _substitute_best_py(tour: Tour, u: int) -> int | None:
+    """The position of the served stop that ``u`` replaces best in :func:`substitute`, or
+    None (the Python reference of ``_scan.substitute_best``)."""
+    c = tour.c
+    cost, opn, close, service, weight = c.cost, c.open, c.close, c.service, c.weight
+    seq, dep, latest = tour.seq, tour.dep, tour.latest
+    au, bu, su, wu = opn[u], close[u], service[u], weight[u]
+    best = None
+    best_key = (0, IMPROVES)
+    for i in range(1, len(seq) - 1):
+        v = seq[i]
+        if weight[v] > wu:
+            continue
+        x, y = seq[i - 1], seq[i + 1]
+        arr = dep[i - 1] + cost[x][u]
+        st = arr if arr > au else au
+        if st > bu or st + su + cost[u][y] > latest[i + 1]:
+            continue
+        saved = cost[x][v] + cost[v][y] - cost[x][u] - cost[u][y]
+        cand = (wu - weight[v], saved)
+        if cand > best_key:
+            best_key, best = cand, i
+    return best
 
 
 def swap_elsewhere(tour: Tour, unserved: set[int]) -> list[tuple[int, int]]:
@@ -165,37 +179,14 @@ def squeeze_in(tour: Tour, unserved: list[int], max_run: int = 6) -> list[int]:
     Returns the stops inserted (evicted ones become unserved).
     """
     c = tour.c
-    cost, opn, close, service, weight = c.cost, c.open, c.close, c.service, c.weight
+    weight = c.weight
     placed: list[int] = []
     for u in sorted(unserved, key=lambda v: -weight[v]):
-        seq, dep, latest = tour.seq, tour.dep, tour.latest
-        m = len(seq)
-        wu, au, bu, su = weight[u], opn[u], close[u], service[u]
-        row_u = cost[u]
-        best = None
-        best_key = None
-        for a in range(m - 1):
-            if dep[a] > bu:
-                break
-            arr = dep[a] + cost[seq[a]][u]
-            if arr > bu:
-                continue
-            st = arr if arr > au else au
-            leave = st + su
-            lost = 0
-            # b = a + 1 is a plain insertion (fill() already tried it); grow the evicted run.
-            for b in range(a + 2, min(a + 2 + max_run, m)):
-                v = seq[b - 1]
-                if weight[v] >= wu:
-                    break
-                lost += weight[v]
-                y = seq[b]
-                if leave + row_u[y] <= latest[b]:
-                    travel = cost[seq[a]][u] + row_u[y] - (tour.fwd[b] - tour.fwd[a])
-                    key = (wu - lost, -travel)
-                    if best_key is None or key > best_key:
-                        best_key, best = key, (a, b)
-                    break  # evicting more of the run only loses prize
+        best = NotImplemented
+        if c.fast is not None:
+            best = scan.squeeze_best(c.fast, tour.seq, tour.dep, tour.latest, tour.fwd, u, max_run)
+        if best is NotImplemented:
+            best = _squeeze_best_py(tour, u, max_run)
         if best is not None:
             a, b = best
             route = tour.route
@@ -203,6 +194,42 @@ def squeeze_in(tour: Tour, unserved: list[int], max_run: int = 6) -> list[int]:
             tour.set(route)
             placed.append(u)
     return placed
+
+
+def _squeeze_best_py(tour: Tour, u: int, max_run: int) -> tuple[int, int] | None:
+    """The positions (a, b) between which :func:`squeeze_in` puts ``u``, or None (the Python
+    reference of ``_scan.squeeze_best``)."""
+    c = tour.c
+    cost, opn, close, service, weight = c.cost, c.open, c.close, c.service, c.weight
+    seq, dep, latest = tour.seq, tour.dep, tour.latest
+    m = len(seq)
+    wu, au, bu, su = weight[u], opn[u], close[u], service[u]
+    row_u = cost[u]
+    best = None
+    best_key = None
+    for a in range(m - 1):
+        if dep[a] > bu:
+            break
+        arr = dep[a] + cost[seq[a]][u]
+        if arr > bu:
+            continue
+        st = arr if arr > au else au
+        leave = st + su
+        lost = 0
+        # b = a + 1 is a plain insertion (fill() already tried it); grow the evicted run.
+        for b in range(a + 2, min(a + 2 + max_run, m)):
+            v = seq[b - 1]
+            if weight[v] >= wu:
+                break
+            lost += weight[v]
+            y = seq[b]
+            if leave + row_u[y] <= latest[b]:
+                travel = cost[seq[a]][u] + row_u[y] - (tour.fwd[b] - tour.fwd[a])
+                key = (wu - lost, -travel)
+                if best_key is None or key > best_key:
+                    best_key, best = key, (a, b)
+                break  # evicting more of the run only loses prize
+    return best
 
 
 def make_room(

@@ -22,7 +22,7 @@ from routes.engine.ils import (
     timed_neighbours,
     timed_neighbours_py,
 )
-from routes.engine.insertion import fill
+from routes.engine.insertion import _squeeze_best_py, _substitute_best_py, fill
 from routes.engine.local_search import (
     _exchange_best_py,
     _exchange_near_best_py,
@@ -233,6 +233,34 @@ def test_the_neighbour_lists_match_the_python_reference(problem: Problem) -> Non
     for count in (3, 12, 24):
         assert neighbours(c, count) == neighbours_py(pure, count)
         assert timed_neighbours(c, count) == timed_neighbours_py(pure, count)
+
+
+@pytest.mark.parametrize(("problem", "seed"), CASES)
+def test_the_selection_scans_match_the_python_references(problem: Problem, seed: int) -> None:
+    c, _ = both(problem)
+    for tour in tours(c, random.Random(seed)):
+        served = set(tour.route)
+        for u in c.candidates:
+            if u in served:
+                continue
+            assert scan.substitute_best(
+                c.fast, tour.seq, tour.dep, tour.latest, u
+            ) == _substitute_best_py(tour, u)
+            for max_run in (1, 6):
+                assert scan.squeeze_best(
+                    c.fast, tour.seq, tour.dep, tour.latest, tour.fwd, u, max_run
+                ) == _squeeze_best_py(tour, u, max_run)
+
+
+def test_weights_too_large_for_64_bits_leave_the_selection_scans_to_python() -> None:
+    c = compiled(random_problem(6, 1, "depot"))
+    huge = scan.arrays(c.cost, c.open, c.close, c.service, [2**70] * len(c.cost))
+    tour = Tour(c, [])
+
+    assert scan.substitute_best(huge, tour.seq, tour.dep, tour.latest, 0) is NotImplemented
+    assert (
+        scan.squeeze_best(huge, tour.seq, tour.dep, tour.latest, tour.fwd, 0, 6) is NotImplemented
+    )
 
 
 @pytest.mark.parametrize("problem", [random_problem(16, 5, "depot-return"), planted_day(80, 3)])
