@@ -166,7 +166,8 @@ class Search:
             added += squeeze_in(
                 tour, [u for u in c.candidates if u not in served and weight[u] > floor]
             )
-            left = [u for u in c.candidates if u not in set(tour.route)]
+            now_served = set(tour.route)
+            left = [u for u in c.candidates if u not in now_served]
             if focus is None and 0 < len(left) <= max(2, len(c.candidates) // 50):
                 # A day that nearly fits: shuffle neighbours aside for the last few stops.
                 added += make_room(tour, left, self.near)
