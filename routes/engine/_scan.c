@@ -193,6 +193,25 @@ static int read_view(Arrays *A, PyObject *seq, PyObject *start, PyObject *dep, P
     return 0;
 }
 
+/* The capsule's arrays and a checked view of the tour's lists; NULL with an exception set.
+ * V is always safe to view_free. */
+static Arrays *open_view(PyObject *capsule, PyObject *seq, PyObject *start, PyObject *dep,
+                         PyObject *latest, PyObject *fwd, PyObject *bwd, View *V) {
+    memset(V, 0, sizeof(View));
+    Arrays *A = get_arrays(capsule);
+    if (!A || read_view(A, seq, start, dep, latest, fwd, bwd, V) < 0) return NULL;
+    return A;
+}
+
+/* Are positions i <= j both stops of the tour (not the origin at either end)? */
+static int in_tour(View *V, Py_ssize_t i, Py_ssize_t j) {
+    if (i < 1 || j < i || j > V->m - 2) {
+        PyErr_SetString(PyExc_IndexError, "positions outside the tour's stops");
+        return 0;
+    }
+    return 1;
+}
+
 static PyObject *double_list(const double *xs, Py_ssize_t m) {
     PyObject *list = PyList_New(m);
     if (!list) return NULL;
@@ -387,6 +406,10 @@ static int fits_before(Arrays *A, double t, Py_ssize_t prev, const Py_ssize_t *s
     return (arr > m_early ? arr : m_early) + m_dur + tail <= limit;
 }
 
+static PyObject *index_or_none(Py_ssize_t best) {
+    return best < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(best);
+}
+
 static PyObject *move_or_none(Py_ssize_t best, int reverse) {
     if (best < 0) return Py_NewRef(Py_None);
     return Py_BuildValue("(nO)", best, reverse ? Py_True : Py_False);
@@ -400,16 +423,11 @@ static PyObject *relocate_best(PyObject *self, PyObject *args) {
                           &dep, &PyList_Type, &latest, &PyList_Type, &fwd, &PyList_Type, &bwd,
                           &i, &length))
         return NULL;
-    Arrays *A = get_arrays(capsule);
-    if (!A) return NULL;
     View V;
     PyObject *result = NULL;
-    if (read_view(A, seq, NULL, dep, latest, fwd, bwd, &V) < 0) goto done;
+    Arrays *A = open_view(capsule, seq, NULL, dep, latest, fwd, bwd, &V);
     Py_ssize_t k = V.m - 2, j = i + length - 1;
-    if (length < 1 || i < 1 || j > k) {
-        PyErr_SetString(PyExc_IndexError, "the stretch is not inside the tour");
-        goto done;
-    }
+    if (!A || !in_tour(&V, i, j)) goto done;
     Py_ssize_t *s = V.seq;
     Py_ssize_t first = s[i], last = s[j], before = s[i - 1], after = s[j + 1];
     double cut = COST(before, first) + COST(last, after) - COST(before, after);
@@ -632,15 +650,10 @@ static PyObject *near_place(PyObject *self, PyObject *args) {
                           &PyList_Type, &fwd, &PyList_Type, &bwd, &PyDict_Type, &pos,
                           &PyList_Type, &near_first, &PyList_Type, &near_last, &i, &j, &floor))
         return NULL;
-    Arrays *A = get_arrays(capsule);
-    if (!A) return NULL;
     View V;
     PyObject *result = NULL;
-    if (read_view(A, seq, start, dep, latest, fwd, bwd, &V) < 0) goto done;
-    if (i < 1 || j < i || j > V.m - 2) {
-        PyErr_SetString(PyExc_IndexError, "the stretch is not inside the tour");
-        goto done;
-    }
+    Arrays *A = open_view(capsule, seq, start, dep, latest, fwd, bwd, &V);
+    if (!A || !in_tour(&V, i, j)) goto done;
     Py_ssize_t best;
     int best_rev;
     if (near_place_core(A, &V, pos, near_first, near_last, i, j, floor, &best, &best_rev) < 0)
@@ -717,16 +730,11 @@ static PyObject *exchange_best(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OO!O!O!n", &capsule, &PyList_Type, &seq, &PyList_Type, &dep,
                           &PyList_Type, &latest, &i))
         return NULL;
-    Arrays *A = get_arrays(capsule);
-    if (!A) return NULL;
     View V;
     PyObject *result = NULL;
-    if (read_view(A, seq, NULL, dep, latest, NULL, NULL, &V) < 0) goto done;
+    Arrays *A = open_view(capsule, seq, NULL, dep, latest, NULL, NULL, &V);
     Py_ssize_t k = V.m - 2;
-    if (i < 1 || i > k) {
-        PyErr_SetString(PyExc_IndexError, "i is not a stop of the tour");
-        goto done;
-    }
+    if (!A || !in_tour(&V, i, i)) goto done;
     Py_ssize_t *s = V.seq;
     Py_ssize_t u = s[i], before = s[i - 1], nxt_u = s[i + 1];
     double au = A->opn[u], bu = A->close[u], su = A->service[u];
@@ -787,7 +795,7 @@ static PyObject *exchange_best(PyObject *self, PyObject *args) {
         m_dur = m_dur + A->service[v] + leg + wait;
         m_last = v;
     }
-    result = best < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(best);
+    result = index_or_none(best);
 done:
     view_free(&V);
     return result;
@@ -801,16 +809,11 @@ static PyObject *two_opt_best(PyObject *self, PyObject *args) {
                           &dep, &PyList_Type, &latest, &PyList_Type, &fwd, &PyList_Type, &bwd,
                           &i))
         return NULL;
-    Arrays *A = get_arrays(capsule);
-    if (!A) return NULL;
     View V;
     PyObject *result = NULL;
-    if (read_view(A, seq, NULL, dep, latest, fwd, bwd, &V) < 0) goto done;
+    Arrays *A = open_view(capsule, seq, NULL, dep, latest, fwd, bwd, &V);
     Py_ssize_t k = V.m - 2;
-    if (i < 1 || i > k) {
-        PyErr_SetString(PyExc_IndexError, "i is not a stop of the tour");
-        goto done;
-    }
+    if (!A || !in_tour(&V, i, i)) goto done;
     Py_ssize_t *s = V.seq;
     Py_ssize_t before = s[i - 1], x = s[i];
     double base_in = COST(before, x);
@@ -843,7 +846,7 @@ static PyObject *two_opt_best(PyObject *self, PyObject *args) {
             best = j;
         }
     }
-    result = best < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(best);
+    result = index_or_none(best);
 done:
     view_free(&V);
     return result;
@@ -970,17 +973,12 @@ static PyObject *exchange_near_best(PyObject *self, PyObject *args) {
                           &start, &PyList_Type, &dep, &PyList_Type, &latest, &PyDict_Type, &pos,
                           &PyList_Type, &near_u, &i))
         return NULL;
-    Arrays *A = get_arrays(capsule);
-    if (!A) return NULL;
     View V;
     PyObject *result = NULL;
     Py_ssize_t *places = NULL;
-    if (read_view(A, seq, start, dep, latest, NULL, NULL, &V) < 0) goto done;
+    Arrays *A = open_view(capsule, seq, start, dep, latest, NULL, NULL, &V);
     Py_ssize_t k = V.m - 2;
-    if (i < 1 || i > k) {
-        PyErr_SetString(PyExc_IndexError, "i is not a stop of the tour");
-        goto done;
-    }
+    if (!A || !in_tour(&V, i, i)) goto done;
     places = PyMem_Malloc(sizeof(Py_ssize_t) * (PyList_GET_SIZE(near_u) + 1));
     if (!places) {
         PyErr_NoMemory();
@@ -1030,17 +1028,12 @@ static PyObject *two_opt_near_best(PyObject *self, PyObject *args) {
                           &PyDict_Type, &pos, &PyList_Type, &near_before, &PyList_Type, &near_x,
                           &i))
         return NULL;
-    Arrays *A = get_arrays(capsule);
-    if (!A) return NULL;
     View V;
     PyObject *result = NULL;
     Py_ssize_t *ends = NULL;
-    if (read_view(A, seq, NULL, dep, latest, fwd, bwd, &V) < 0) goto done;
+    Arrays *A = open_view(capsule, seq, NULL, dep, latest, fwd, bwd, &V);
     Py_ssize_t k = V.m - 2;
-    if (i < 1 || i > k) {
-        PyErr_SetString(PyExc_IndexError, "i is not a stop of the tour");
-        goto done;
-    }
+    if (!A || !in_tour(&V, i, i)) goto done;
     Py_ssize_t n_before = PyList_GET_SIZE(near_before);
     ends = PyMem_Malloc(sizeof(Py_ssize_t) * (n_before + PyList_GET_SIZE(near_x) + 1));
     if (!ends) {
@@ -1072,7 +1065,7 @@ static PyObject *two_opt_near_best(PyObject *self, PyObject *args) {
             best = j;
         }
     }
-    result = best < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(best);
+    result = index_or_none(best);
 done:
     PyMem_Free(ends);
     view_free(&V);
@@ -1220,7 +1213,7 @@ static PyObject *substitute_best(PyObject *self, PyObject *args) {
             best = i;
         }
     }
-    result = best < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(best);
+    result = index_or_none(best);
 done:
     view_free(&V);
     return result;

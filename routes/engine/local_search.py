@@ -224,6 +224,12 @@ def _relocate_best_py(tour: Tour, i: int, length: int) -> tuple[int, bool] | Non
     return best
 
 
+def tour_lists(tour: Tour) -> tuple:
+    """The tour's lists in the order the compiled scans take them (``_scan.near_place``,
+    ``_scan.relocate_near_next``): seq, start, dep, latest, fwd, bwd, pos."""
+    return tour.seq, tour.start, tour.dep, tour.latest, tour.fwd, tour.bwd, tour.pos
+
+
 def _moved_route(seq: list[int], i: int, j: int, p: int, piece: list[int]) -> list[int]:
     """The route (seq without its depot ends) with seq[i..j] taken out and ``piece`` put
     after position p."""
@@ -323,18 +329,7 @@ def relocate_near(
             if moves and now() > deadline:
                 break
             found = scan.relocate_near_next(
-                fast,
-                seq,
-                tour.start,
-                tour.dep,
-                tour.latest,
-                tour.fwd,
-                tour.bwd,
-                tour.pos,
-                near,
-                i,
-                length,
-                focus.scan if focus is not None else None,
+                fast, *tour_lists(tour), near, i, length, None if focus is None else focus.scan
             )
             if found is None:
                 break
@@ -370,21 +365,7 @@ def _near_place(
     if fast is None:
         return _near_place_py(tour, i, j, near, floor)
     seq = tour.seq
-    return scan.near_place(
-        fast,
-        seq,
-        tour.start,
-        tour.dep,
-        tour.latest,
-        tour.fwd,
-        tour.bwd,
-        tour.pos,
-        near[seq[i]],
-        near[seq[j]],
-        i,
-        j,
-        floor,
-    )
+    return scan.near_place(fast, *tour_lists(tour), near[seq[i]], near[seq[j]], i, j, floor)
 
 
 def _near_place_py(

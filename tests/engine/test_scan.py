@@ -30,6 +30,7 @@ from routes.engine.local_search import (
     _relocate_best_py,
     _two_opt_best_py,
     _two_opt_near_best_py,
+    tour_lists,
 )
 from routes.engine.model import Problem
 from routes.engine.tour import Tour
@@ -157,13 +158,7 @@ def test_the_move_scans_match_the_python_references(problem: Problem, seed: int)
                     for floor in (1e-6, -float("inf")):
                         assert scan.near_place(
                             c.fast,
-                            tour.seq,
-                            tour.start,
-                            tour.dep,
-                            tour.latest,
-                            tour.fwd,
-                            tour.bwd,
-                            tour.pos,
+                            *tour_lists(tour),
                             near[tour.seq[i]],
                             near[tour.seq[j]],
                             i,
@@ -211,13 +206,7 @@ def test_the_next_neighbour_relocation_is_the_first_one_the_python_scan_finds(
                     assert (
                         scan.relocate_near_next(
                             c.fast,
-                            tour.seq,
-                            tour.start,
-                            tour.dep,
-                            tour.latest,
-                            tour.fwd,
-                            tour.bwd,
-                            tour.pos,
+                            *tour_lists(tour),
                             near,
                             start,
                             length,
