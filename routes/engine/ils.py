@@ -325,12 +325,12 @@ class Search:
         began = now()
         span = max(deadline - began, 1e-9)
         stale = 0
-        last_gain = 0
+        first = last_gain = self.iterations  # a run may follow another on this search
         while now() < deadline and time.perf_counter() < wall_deadline:
             if max_iterations is not None and self.iterations >= max_iterations:
                 break
             if self.iterations - last_gain >= patience(
-                last_gain, len(c.candidates), len(best.route) < len(c.candidates)
+                last_gain - first, len(c.candidates), len(best.route) < len(c.candidates)
             ):
                 break
             self.iterations += 1

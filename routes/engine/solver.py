@@ -17,6 +17,10 @@ from .tour import Tour
 from .validate import check_order, check_problem
 
 PARALLEL_LIMIT = 150
+# From this many stops a search that stagnates early starts again (_search_again) and the
+# day uses its whole budget; below, runs settle reliably (bench: every 40-stop TSPTW run
+# optimal, every city-50-depot seed the same route) and answer in a fraction of it.
+RESTART_FROM = 80
 
 
 def evaluate(problem: Problem, order: Sequence[int]) -> Route:
@@ -108,10 +112,38 @@ def _optimise(
         if proposal is None:
             tour = _second_start(search, tour, deadline)
         found = search.run(tour.route, deadline, max_iterations, wall_deadline)
+        if len(c.candidates) >= RESTART_FROM:
+            found = _search_again(
+                search, tour.route, found, deadline, max_iterations, wall_deadline
+            )
     else:
         found = Solution(tour.route, 0, tour.travel)
     order = ([c.head] if c.head is not None else []) + found.route
     return _finish(problem, matrix, reachable, order)
+
+
+def _search_again(
+    search: Search,
+    start: list[int],
+    found: Solution,
+    deadline: float,
+    max_iterations: int | None,
+    wall_deadline: float,
+) -> Solution:
+    """A long day whose search stagnated before its budget ran out searches again from the
+    same start, the random stream where it is, and keeps the best of the runs: one that
+    settled in a poor basin gets another chance (dense-80-s1: 1 run in 20 stuck 0.5 % above
+    the best known, none with this)."""
+    while now() < deadline and time.perf_counter() < wall_deadline:
+        if max_iterations is not None and search.iterations >= max_iterations:
+            break
+        before = search.iterations
+        again = search.run(start, deadline, max_iterations, wall_deadline)
+        if again.better_than(found):
+            found = again
+        if search.iterations == before:
+            break  # nothing left to try (no ruin possible)
+    return found
 
 
 def _second_start(search: Search, tour: Tour, deadline: float) -> Tour:

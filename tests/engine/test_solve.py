@@ -7,10 +7,11 @@ import random
 import pytest
 
 from routes.engine import NO_TIME, UNREACHABLE, Problem, Route, Stop, evaluate, solve
+from routes.engine.budget import now
 from routes.engine.compiled import compile_problem, reachable_alone
 from routes.engine.ils import Search
 from routes.engine.insertion import fill
-from routes.engine.solver import _construct
+from routes.engine.solver import RESTART_FROM, _construct, _search_again
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
 
@@ -214,3 +215,33 @@ def test_a_long_day_that_fits_starts_from_the_better_of_two_constructions(seed: 
     route = solve(problem, seed=0, time_limit=30.0, max_iterations=0)
 
     assert route.travel_minutes == pytest.approx(travel)
+
+
+def test_a_long_day_whose_search_stagnates_early_searches_again_and_keeps_the_best() -> None:
+    problem = planted_day(RESTART_FROM, 1)
+    matrix = check_problem(problem)
+    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
+    search = Search(c, random.Random(0))
+    start = _construct(c, None)
+    search.polish(start, float("inf"))
+    first = search.run(start.route, now() + 60)  # stagnates long before a minute
+    ran = search.iterations
+
+    found = _search_again(search, start.route, first, now() + 0.3, None, float("inf"))
+
+    assert search.iterations > ran  # it searched again, until the budget ended
+    assert not first.better_than(found)  # and kept the best of the runs
+
+
+def test_searching_again_respects_an_iteration_cap() -> None:
+    problem = planted_day(RESTART_FROM, 2)
+    matrix = check_problem(problem)
+    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
+    search = Search(c, random.Random(0))
+    start = _construct(c, None)
+    first = search.run(start.route, now() + 60, max_iterations=5)
+
+    found = _search_again(search, start.route, first, now() + 60, 5, float("inf"))
+
+    assert search.iterations == 5
+    assert found is first
