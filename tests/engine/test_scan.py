@@ -8,13 +8,14 @@ floats; and solve() must plan the same routes with the scans and without them.
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 from dataclasses import replace
 
 import pytest
 
 from routes.engine import solve, speedups
-from routes.engine.build import command
+from routes.engine.build import command, compiler
 from routes.engine.compiled import Compiled, compile_problem, reachable_alone
 from routes.engine.ils import (
     neighbours,
@@ -40,9 +41,12 @@ from .engine_cases import MODES, planted_day, random_problem
 
 scan = speedups.scan
 
+HAS_COMPILER = shutil.which(compiler()[0]) is not None
+
 pytestmark = pytest.mark.skipif(
-    scan is None and speedups.pure_wanted(),
-    reason="T2_ENGINE_PURE=1: the compiled scans are turned off",
+    scan is None and (speedups.pure_wanted() or not HAS_COMPILER),
+    reason="the compiled scans are turned off (T2_ENGINE_PURE) or there is no C compiler: "
+    "the engine runs its Python references",
 )
 
 
