@@ -245,3 +245,23 @@ def test_searching_again_respects_an_iteration_cap() -> None:
 
     assert search.iterations == 5
     assert found is first
+
+
+def test_searching_again_stops_after_the_runs_it_is_given() -> None:
+    # An over-full day of fewer than RESTART_FROM stops gets OVER_FULL_RUNS runs, not the
+    # whole budget.
+    problem = random_problem(16, 4, "depot", tight=True)
+    matrix = check_problem(problem)
+    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
+    search = Search(c, random.Random(0))
+    start = _construct(c, None)
+    first = search.run(start.route, now() + 60)
+    ran = search.iterations
+
+    assert _search_again(search, start.route, first, now() + 60, None, float("inf"), 1) is first
+    assert search.iterations == ran
+
+    began = now()
+    _search_again(search, start.route, first, now() + 60, None, float("inf"), 2)
+    assert search.iterations > ran  # one more run ...
+    assert now() - began < 10  # ... which stagnated, not the minute it was allowed
