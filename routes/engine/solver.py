@@ -116,13 +116,11 @@ def _optimise(
         if proposal is None:
             tour = _second_start(search, tour, deadline)
         found = search.run(tour.route, deadline, max_iterations, wall_deadline)
-        runs = None if len(c.candidates) >= RESTART_FROM else 1
-        if runs == 1 and len(found.route) < len(c.candidates):
-            runs = OVER_FULL_RUNS
-        if runs != 1:
-            found = _search_again(
-                search, tour.route, found, deadline, max_iterations, wall_deadline, runs
-            )
+        again = (search, tour.route, found, deadline, max_iterations, wall_deadline)
+        if len(c.candidates) >= RESTART_FROM:
+            found = _search_again(*again, runs=None)
+        elif len(found.route) < len(c.candidates):
+            found = _search_again(*again, runs=OVER_FULL_RUNS)
     else:
         found = Solution(tour.route, 0, tour.travel)
     order = ([c.head] if c.head is not None else []) + found.route
