@@ -217,12 +217,16 @@ def test_a_long_day_that_fits_starts_from_the_better_of_two_constructions(seed: 
     assert route.travel_minutes == pytest.approx(travel)
 
 
-def test_a_long_day_whose_search_stagnates_early_searches_again_and_keeps_the_best() -> None:
-    problem = planted_day(RESTART_FROM, 1)
+def new_search(problem: Problem) -> tuple[Search, Tour]:
+    """A search over ``problem`` and the tour it would start from (constructed, not descended)."""
     matrix = check_problem(problem)
     c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
-    search = Search(c, random.Random(0))
-    start = _construct(c, None)
+    return Search(c, random.Random(0)), _construct(c, None)
+
+
+def test_a_long_day_whose_search_stagnates_early_searches_again_and_keeps_the_best() -> None:
+    problem = planted_day(RESTART_FROM, 1)
+    search, start = new_search(problem)
     search.polish(start, float("inf"))
     first = search.run(start.route, now() + 60)  # stagnates long before a minute
     ran = search.iterations
@@ -235,10 +239,7 @@ def test_a_long_day_whose_search_stagnates_early_searches_again_and_keeps_the_be
 
 def test_searching_again_respects_an_iteration_cap() -> None:
     problem = planted_day(RESTART_FROM, 2)
-    matrix = check_problem(problem)
-    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
-    search = Search(c, random.Random(0))
-    start = _construct(c, None)
+    search, start = new_search(problem)
     first = search.run(start.route, now() + 60, max_iterations=5)
 
     found = _search_again(search, start.route, first, now() + 60, 5, float("inf"))
@@ -251,10 +252,7 @@ def test_searching_again_stops_after_the_runs_it_is_given() -> None:
     # An over-full day of fewer than RESTART_FROM stops gets OVER_FULL_RUNS runs, not the
     # whole budget.
     problem = random_problem(16, 4, "depot", tight=True)
-    matrix = check_problem(problem)
-    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
-    search = Search(c, random.Random(0))
-    start = _construct(c, None)
+    search, start = new_search(problem)
     first = search.run(start.route, now() + 60)
     ran = search.iterations
 
