@@ -291,6 +291,20 @@ done:
     return result;
 }
 
+/* Can u go between positions p and p+1? Then *score is the added travel, or with by_shift
+ * the added time at the next stop. */
+static inline int gap(Arrays *A, View *V, Py_ssize_t u, Py_ssize_t p, int by_shift,
+                      double *score) {
+    Py_ssize_t x = V->seq[p], y = V->seq[p + 1];
+    double arr = F(V->dep, p) + COST(x, u);
+    if (arr > A->close[u]) return 0;
+    double st = arr > A->opn[u] ? arr : A->opn[u];
+    double arr2 = st + A->service[u] + COST(u, y);
+    if (arr2 > F(V->latest, p + 1)) return 0;
+    *score = by_shift ? arr2 - (F(V->dep, p) + COST(x, y)) : COST(x, u) + COST(u, y) - COST(x, y);
+    return 1;
+}
+
 /* insertion(arrays, seq, dep, latest, u, by_shift, near, pos) -> (score, p) | None;
  * near is a list of stops or None; pos the tour's {stop: position} when near is given. */
 static PyObject *insertion(PyObject *self, PyObject *args) {
@@ -309,9 +323,6 @@ static PyObject *insertion(PyObject *self, PyObject *args) {
     View V;
     PyObject *result = NULL;
     if (read_view(A, seq, NULL, dep, latest, NULL, NULL, &V) < 0) goto done;
-    Py_ssize_t *s = V.seq;
-    double au = A->opn[u], bu = A->close[u], su = A->service[u];
-    double *row_u = A->cost + u * A->n;
     Py_ssize_t best = -1;
     double best_score = Py_HUGE_VAL;
     if (near != Py_None) {
@@ -332,15 +343,8 @@ static PyObject *insertion(PyObject *self, PyObject *args) {
                 goto done;
             }
             for (Py_ssize_t p = q - 1; p <= q && p + 1 < V.m; p++) {
-                Py_ssize_t x = s[p], y = s[p + 1];
-                double arr = F(V.dep, p) + COST(x, u);
-                if (arr > bu) continue;
-                double st = arr > au ? arr : au;
-                double arr2 = st + su + row_u[y];
-                if (arr2 > F(V.latest, p + 1)) continue;
-                double score = by_shift ? arr2 - (F(V.dep, p) + COST(x, y))
-                                        : COST(x, u) + row_u[y] - COST(x, y);
-                if (score < best_score) {
+                double score;
+                if (gap(A, &V, u, p, by_shift, &score) && score < best_score) {
                     best_score = score;
                     best = p;
                 }
@@ -352,16 +356,9 @@ static PyObject *insertion(PyObject *self, PyObject *args) {
         }
     }
     for (Py_ssize_t p = 0; p < V.m - 1; p++) {
-        if (F(V.dep, p) > bu) break;
-        Py_ssize_t x = s[p], y = s[p + 1];
-        double arr = F(V.dep, p) + COST(x, u);
-        if (arr > bu) continue;
-        double st = arr > au ? arr : au;
-        double arr2 = st + su + row_u[y];
-        if (arr2 > F(V.latest, p + 1)) continue;
-        double score =
-            by_shift ? arr2 - (F(V.dep, p) + COST(x, y)) : COST(x, u) + row_u[y] - COST(x, y);
-        if (score < best_score) {
+        if (F(V.dep, p) > A->close[u]) break; /* departures only grow along the tour */
+        double score;
+        if (gap(A, &V, u, p, by_shift, &score) && score < best_score) {
             best_score = score;
             best = p;
         }
@@ -376,31 +373,50 @@ done:
     return result;
 }
 
+/* Time nodes[0..len) (step -1 walks backwards from nodes) after leaving prev at t; resume is
+ * the position of nodes[0] in the old sequence, or -1 for a new order: once a stop starts
+ * when it used to, the rest keeps its old times. Returns 0 if a stop is late, else sets
+ * *t_out and *last_out. */
+static int walk(Arrays *A, View *V, double t, Py_ssize_t prev, const Py_ssize_t *nodes,
+                Py_ssize_t len, Py_ssize_t step, Py_ssize_t resume, double *t_out,
+                Py_ssize_t *last_out) {
+    for (Py_ssize_t k = 0; k < len; k++) {
+        Py_ssize_t w = nodes[k * step];
+        double arr = t + COST(prev, w);
+        double st = arr > A->opn[w] ? arr : A->opn[w];
+        if (st > A->close[w]) return 0;
+        if (resume >= 0 && st == F(V->start, resume + k)) {
+            *t_out = F(V->dep, resume + len - 1);
+            *last_out = nodes[(len - 1) * step];
+            return 1;
+        }
+        t = st + A->service[w];
+        prev = w;
+    }
+    *t_out = t;
+    *last_out = prev;
+    return 1;
+}
+
+/* walk() over a stretch of a new order, forwards or (rev) from its last stop back. */
+static int serve(Arrays *A, double *t, Py_ssize_t *prev, const Py_ssize_t *stretch,
+                 Py_ssize_t len, int rev) {
+    return walk(A, NULL, *t, *prev, rev ? stretch + len - 1 : stretch, len, rev ? -1 : 1, -1, t,
+                prev);
+}
+
 /* Leaving prev at t, can stretch[0..len) (reversed if rev) be served and nxt reached by limit? */
 static int fits(Arrays *A, double t, Py_ssize_t prev, const Py_ssize_t *stretch, Py_ssize_t len,
                 int rev, Py_ssize_t nxt, double limit) {
-    for (Py_ssize_t k = 0; k < len; k++) {
-        Py_ssize_t w = rev ? stretch[len - 1 - k] : stretch[k];
-        double arr = t + COST(prev, w);
-        double st = arr > A->opn[w] ? arr : A->opn[w];
-        if (st > A->close[w]) return 0;
-        t = st + A->service[w];
-        prev = w;
-    }
+    if (!serve(A, &t, &prev, stretch, len, rev)) return 0;
     return t + COST(prev, nxt) <= limit;
 }
 
+/* As fits(), with a summarised stretch mid (then tail minutes) between the stretch and limit. */
 static int fits_before(Arrays *A, double t, Py_ssize_t prev, const Py_ssize_t *stretch,
                        Py_ssize_t len, int rev, Py_ssize_t m_first, double m_early,
                        double m_late, double m_dur, double tail, double limit) {
-    for (Py_ssize_t k = 0; k < len; k++) {
-        Py_ssize_t w = rev ? stretch[len - 1 - k] : stretch[k];
-        double arr = t + COST(prev, w);
-        double st = arr > A->opn[w] ? arr : A->opn[w];
-        if (st > A->close[w]) return 0;
-        t = st + A->service[w];
-        prev = w;
-    }
+    if (!serve(A, &t, &prev, stretch, len, rev)) return 0;
     double arr = t + COST(prev, m_first);
     if (arr > m_late) return 0;
     return (arr > m_early ? arr : m_early) + m_dur + tail <= limit;
@@ -511,52 +527,26 @@ done:
     return result;
 }
 
-/* Is the tour feasible with s[i..j] taken out and the stretch (reversed if rev) put after p? */
+/* Is the tour feasible with s[i..j] taken out and the stretch (reversed if rev) put after p?
+ * The stops the move shifts are walked until they meet their old schedule. */
 static int moved_fits(Arrays *A, View *V, Py_ssize_t i, Py_ssize_t j, Py_ssize_t p, int rev) {
     Py_ssize_t *s = V->seq;
-    Py_ssize_t before = s[i - 1], after = s[j + 1];
     const Py_ssize_t *piece = s + i;
     Py_ssize_t len = j - i + 1;
+    double t;
+    Py_ssize_t prev;
     if (p > j) {
-        double t = F(V->dep, i - 1);
-        Py_ssize_t prev = before;
-        for (Py_ssize_t q = j + 1; q <= p; q++) {
-            Py_ssize_t w = s[q];
-            double arr = t + COST(prev, w);
-            double st = arr > A->opn[w] ? arr : A->opn[w];
-            if (st > A->close[w]) return 0;
-            if (st == F(V->start, q)) {
-                t = F(V->dep, p);
-                break;
-            }
-            t = st + A->service[w];
-            prev = w;
-        }
-        return fits(A, t, s[p], piece, len, rev, s[p + 1], F(V->latest, p + 1));
+        /* Forwards: s[j+1 .. p] move earlier, then the piece. */
+        if (!walk(A, V, F(V->dep, i - 1), s[i - 1], s + j + 1, p - j, 1, j + 1, &t, &prev))
+            return 0;
+        return fits(A, t, prev, piece, len, rev, s[p + 1], F(V->latest, p + 1));
     }
-    double t = F(V->dep, p);
-    Py_ssize_t prev = s[p];
-    for (Py_ssize_t k = 0; k < len; k++) {
-        Py_ssize_t w = rev ? piece[len - 1 - k] : piece[k];
-        double arr = t + COST(prev, w);
-        double st = arr > A->opn[w] ? arr : A->opn[w];
-        if (st > A->close[w]) return 0;
-        t = st + A->service[w];
-        prev = w;
-    }
-    for (Py_ssize_t q = p + 1; q < i; q++) {
-        Py_ssize_t w = s[q];
-        double arr = t + COST(prev, w);
-        double st = arr > A->opn[w] ? arr : A->opn[w];
-        if (st > A->close[w]) return 0;
-        if (st == F(V->start, q)) {
-            t = F(V->dep, i - 1);
-            break;
-        }
-        t = st + A->service[w];
-        prev = w;
-    }
-    return t + COST(before, after) <= F(V->latest, j + 1);
+    /* Backwards: the piece after s[p], then s[p+1 .. i-1] move later. */
+    t = F(V->dep, p);
+    prev = s[p];
+    if (!serve(A, &t, &prev, piece, len, rev)) return 0;
+    if (!walk(A, V, t, prev, s + p + 1, i - 1 - p, 1, p + 1, &t, &prev)) return 0;
+    return t + COST(s[i - 1], s[j + 1]) <= F(V->latest, j + 1);
 }
 
 /* Positions (pos[w]) of the stops of near that are on the tour, in near's order. */
@@ -928,31 +918,6 @@ static PyObject *tour_insert(PyObject *self, PyObject *args) {
 fail:
     Py_XDECREF(item);
     return NULL;
-}
-
-/* Time nodes[0..len) (step -1 walks backwards from nodes) after leaving prev at t; resume is
- * the position of nodes[0] in the old sequence, or -1 for a new order: once a stop starts
- * when it used to, the rest keeps its old times. Returns 0 if a stop is late, else sets
- * *t_out and *last_out. */
-static int walk(Arrays *A, View *V, double t, Py_ssize_t prev, const Py_ssize_t *nodes,
-                Py_ssize_t len, Py_ssize_t step, Py_ssize_t resume, double *t_out,
-                Py_ssize_t *last_out) {
-    for (Py_ssize_t k = 0; k < len; k++) {
-        Py_ssize_t w = nodes[k * step];
-        double arr = t + COST(prev, w);
-        double st = arr > A->opn[w] ? arr : A->opn[w];
-        if (st > A->close[w]) return 0;
-        if (resume >= 0 && st == F(V->start, resume + k)) {
-            *t_out = F(V->dep, resume + len - 1);
-            *last_out = nodes[(len - 1) * step];
-            return 1;
-        }
-        t = st + A->service[w];
-        prev = w;
-    }
-    *t_out = t;
-    *last_out = prev;
-    return 1;
 }
 
 static int swap_fits(Arrays *A, View *V, Py_ssize_t a, Py_ssize_t b) {
