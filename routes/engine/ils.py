@@ -396,8 +396,8 @@ class Search:
 # it took to find the current best if that is more (the search gets as long
 # again as its last success needed), or 2 iterations per stop on bigger days
 # (LONG_PATIENCE on long ones). Measured on 348 runs of 58 days of up to 20
-# stops against the best of 6 x 1000 iterations: 50 misses the best in 37 runs, 75 in 30, 100 in 23,
-# the former fixed 80 ms budget in 32 (see docs/benchmarks.md). Smaller days
+# stops against the best of 6 x 1000 iterations: 50 misses the best in 37 runs,
+# 75 in 30, 100 in 23, the former fixed 80 ms budget in 32 (see docs/benchmarks.md). Smaller days
 # have fewer places to look: 25 + 2.5 per stop (40 at 6 stops, 62 at 15) missed
 # one run more than 75 in 300 runs of 50 days of 2-20 stops, for 13 % less time.
 PATIENCE = 75

@@ -39,12 +39,9 @@ def pure_wanted() -> bool:
 
 
 def load() -> ModuleType | None:
-    if pure_wanted():
+    if pure_wanted() or built_hash() != source_hash():
         return None
-    module = _import()
-    if module is None or getattr(module, "SOURCE_HASH", None) != source_hash():
-        return None
-    return module
+    return _import()
 
 
 scan = load()
