@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from .budget import WALL_FACTOR, default_time_limit, now
 from .compiled import Compiled, compile_problem, reachable_alone
-from .ils import INF, Search, Solution
+from .ils import INF, MANY_CANDIDATES, Search, Solution
 from .insertion import fill, insert_at
 from .local_search import GRANULAR_FROM
 from .model import NO_TIME, UNREACHABLE, Problem, Route, Skip
@@ -23,7 +23,7 @@ PARALLEL_LIMIT = 150
 # seeds, one run: 4 kept one stop fewer than VROOM, 32 reached 212.2 min; three runs: none
 # fewer, 41 at 212.2 and one at 209.1); a smaller day where everything fits settles
 # reliably in one (every 40-stop TSPTW run optimal) and answers in a fraction of its budget.
-RESTART_FROM = 80
+RESTART_FROM = MANY_CANDIDATES
 OVER_FULL_RUNS = 3
 
 
@@ -139,8 +139,13 @@ def _search_again(
     """A search that stagnated before its budget ran out searches again from the same
     start, the random stream where it is, and keeps the best of the runs: one that settled
     in a poor basin gets another chance (dense-80-s1: 1 run in 20 stuck 0.5 % above the best
-    known, none with this). ``runs`` counts the first one; None: until the budget ends."""
+    known, none with this). ``runs`` counts the first one; None: until the budget ends.
+
+    Until the budget ends, a run that found a better route hands it to the next one (a
+    priority profile found late needs the time to settle its travel); after a run that
+    found nothing the next starts from ``start`` again."""
     done = 1
+    origin = found.route if runs is None else start
     while now() < deadline and time.perf_counter() < wall_deadline:
         if runs is not None and done >= runs:
             break
@@ -148,9 +153,12 @@ def _search_again(
         if max_iterations is not None and search.iterations >= max_iterations:
             break
         before = search.iterations
-        again = search.run(start, deadline, max_iterations, wall_deadline)
+        again = search.run(origin, deadline, max_iterations, wall_deadline)
+        origin = start
         if again.better_than(found):
             found = again
+            if runs is None:
+                origin = found.route
         if search.iterations == before:
             break  # nothing left to try (no ruin possible)
     return found

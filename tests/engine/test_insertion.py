@@ -1,17 +1,19 @@
-"""Changing which stops a full day serves: swaps in place and elsewhere, and the search's
-escape from a basin that only such a swap leaves."""
+"""Changing which stops a full day serves: swaps in place and elsewhere, taking stops out
+one by one, and the search's escape from a basin that only such a move leaves."""
 
 from __future__ import annotations
 
 import random
 
+from routes.engine.budget import now
 from routes.engine.compiled import compile_problem, reachable_alone
-from routes.engine.ils import INF, Search
+from routes.engine.ils import INF, MANY_CANDIDATES, Search, Solution
 from routes.engine.insertion import substitute, swap_elsewhere
+from routes.engine.solver import _construct
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
 
-from .engine_cases import line_problem
+from .engine_cases import line_problem, random_problem
 
 
 def full_day_tour(route: list[int]) -> Tour:
@@ -70,3 +72,57 @@ def test_the_escape_leaves_alone_a_day_that_serves_every_stop() -> None:
     search = Search(c, random.Random(0))
 
     assert search.escape(search.snapshot(Tour(c, [0, 1])), INF) is None
+
+
+def polished_day(n: int, seed: int) -> tuple[Search, Solution]:
+    """A search over an over-full random day and its constructed start, polished."""
+    problem = random_problem(n, seed, "free", tight=True)
+    matrix = check_problem(problem)
+    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
+    search = Search(c, random.Random(0))
+    tour = _construct(c, None)
+    search.polish(tour, INF)
+    assert len(tour.route) < len(c.candidates)  # over-full
+    return search, search.snapshot(tour)
+
+
+def test_taking_a_stop_out_and_polishing_again_finds_a_shorter_day_the_polish_missed() -> None:
+    search, polished = polished_day(12, 20)
+
+    refilled = search.refill(polished, INF)
+
+    assert refilled.prize == polished.prize
+    assert refilled.travel < polished.travel - 1
+    assert search.refill(refilled, INF) == refilled  # it went on until nothing was better
+
+
+def test_taking_a_stop_out_can_make_room_for_more_important_ones() -> None:
+    search, polished = polished_day(12, 23)
+
+    refilled = search.refill(polished, INF)
+
+    assert refilled.prize > polished.prize
+
+
+def test_taking_stops_out_stops_at_the_deadline() -> None:
+    search, polished = polished_day(12, 20)
+
+    assert search.refill(polished, now() - 1) is polished
+
+
+def test_the_escape_of_a_day_with_many_candidates_also_takes_stops_out_one_by_one() -> None:
+    # No swap elsewhere helps this day's polished start; taking a stop out does.
+    search, polished = polished_day(MANY_CANDIDATES, 9)
+    unserved = set(search.c.candidates) - set(polished.route)
+    assert not swap_elsewhere(Tour(search.c, polished.route), unserved)
+
+    escaped = search.escape(polished, INF)
+
+    assert escaped is not None and escaped.better_than(polished)
+    assert search.escape(escaped, INF) is None  # its own result is not taken out again
+
+
+def test_a_day_with_fewer_candidates_escapes_by_swaps_alone() -> None:
+    search, polished = polished_day(12, 20)  # refill would shorten it (above)
+
+    assert search.escape(polished, INF) is None

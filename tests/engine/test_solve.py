@@ -9,7 +9,7 @@ import pytest
 from routes.engine import NO_TIME, UNREACHABLE, Problem, Route, Stop, evaluate, solve
 from routes.engine.budget import now
 from routes.engine.compiled import compile_problem, reachable_alone
-from routes.engine.ils import Search
+from routes.engine.ils import Search, Solution, patience
 from routes.engine.insertion import fill
 from routes.engine.solver import RESTART_FROM, _construct, _search_again
 from routes.engine.tour import Tour
@@ -235,6 +235,50 @@ def test_a_long_day_whose_search_stagnates_early_searches_again_and_keeps_the_be
 
     assert search.iterations > ran  # it searched again, until the budget ended
     assert not first.better_than(found)  # and kept the best of the runs
+
+
+def test_a_run_that_found_a_better_route_hands_it_to_the_next_one() -> None:
+    # Until the budget ends: after a run that found a better route the next goes on from it,
+    # after one that found nothing the next starts from the start again.
+    problem = random_problem(RESTART_FROM, 2, "free", tight=True)  # over-full
+    search, start = new_search(problem)
+    search.polish(start, float("inf"))
+    first = search.run(start.route, now() + 60)
+    cap = search.iterations + 3000  # reproducible: no clock decides where the runs end
+    runs: list[tuple[list[int], Solution]] = []
+    run = search.run
+
+    def recorded(route: list[int], *args: object) -> Solution:  # a spy: the runs are real
+        runs.append((route, run(route, *args)))
+        return runs[-1][1]
+
+    search.run = recorded  # type: ignore[method-assign]
+    found = _search_again(search, start.route, first, now() + 60, cap, float("inf"))
+
+    best, expected, handed = first, first.route, 0
+    for origin, result in runs:
+        assert origin == expected
+        if result.better_than(best):
+            best, expected, handed = result, result.route, handed + 1
+        else:
+            expected = start.route
+    assert handed and len(runs) > handed + 1  # both cases happened
+    assert found == best
+
+
+def test_an_over_full_day_with_many_candidates_waits_as_long_as_its_tour_asks() -> None:
+    # 80 candidates, a tour of about 16 stops: patience counted by the tour, not the list.
+    problem = random_problem(RESTART_FROM, 2, "free", tight=True)
+    search, start = new_search(problem)
+    search.polish(start, float("inf"))
+
+    found = search.run(start.route, now() + 60)
+
+    last_gain = search.trace[-1][0] if search.trace else 0
+    waited = search.iterations - last_gain
+    assert len(found.route) < RESTART_FROM // 2
+    assert waited == patience(last_gain, len(found.route), True)
+    assert waited < patience(last_gain, RESTART_FROM, True)
 
 
 def test_searching_again_respects_an_iteration_cap() -> None:
