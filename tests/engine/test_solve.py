@@ -9,7 +9,7 @@ import pytest
 from routes.engine import NO_TIME, UNREACHABLE, Problem, Route, Stop, evaluate, solve
 from routes.engine.budget import now
 from routes.engine.compiled import compile_problem, reachable_alone
-from routes.engine.ils import Search, Solution, patience
+from routes.engine.ils import LONG_OVER_FULL, SHORT_OVER_FULL, Search, Solution, patience
 from routes.engine.insertion import fill
 from routes.engine.solver import RESTART_FROM, _construct, _search_again
 from routes.engine.tour import Tour
@@ -277,8 +277,22 @@ def test_an_over_full_day_with_many_candidates_waits_as_long_as_its_tour_asks() 
     last_gain = search.trace[-1][0] if search.trace else 0
     waited = search.iterations - last_gain
     assert len(found.route) < RESTART_FROM // 2
-    assert waited == patience(last_gain, len(found.route), True)
-    assert waited < patience(last_gain, RESTART_FROM, True)
+    assert waited == patience(last_gain, len(found.route), LONG_OVER_FULL)
+    assert waited < patience(last_gain, RESTART_FROM, LONG_OVER_FULL)
+
+
+def test_a_smaller_over_full_day_makes_short_runs() -> None:
+    problem = random_problem(16, 4, "depot", tight=True)
+    search, start = new_search(problem)
+    search.polish(start, float("inf"))
+
+    found = search.run(start.route, now() + 60)
+
+    last_gain = search.trace[-1][0] if search.trace else 0
+    stops = len(search.c.candidates)
+    assert len(found.route) < stops  # over-full
+    assert search.iterations - last_gain == patience(last_gain, stops, SHORT_OVER_FULL)
+    assert search.iterations - last_gain < patience(last_gain, stops)
 
 
 def test_searching_again_respects_an_iteration_cap() -> None:
