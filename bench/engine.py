@@ -658,12 +658,12 @@ def summary(results: list[CaseResult]) -> list[str]:
                     longer += order == 0 and run.route.travel_minutes > vroom.travel_minutes + 1e-6
                 if sum(top) == len(p.stops) and len(run.route.order) < len(p.stops):
                     feasible_drops += 1
-            # Over-full days: a run may serve fewer important stops than the best one did.
-            short += sum(profile(p, run.route) != top for run in r.engine)
             by_profile: dict[tuple[int, ...], list[float]] = {}
             for run in r.engine:
                 by_profile.setdefault(profile(p, run.route), []).append(run.route.travel_minutes)
             for key, same in by_profile.items():
+                if key != top:  # over-full days: fewer important stops than the best run
+                    short += len(same)
                 if len(same) > 1 and min(same) > 0:
                     gap = max(same) / min(same) - 1
                     spread_any = max(spread_any, gap)
