@@ -1,4 +1,4 @@
-"""Problem factories shared by the engine tests."""
+"""Problem factories shared by the engine tests, and a search to start on one."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import math
 import random
 
 from routes.engine import Problem, Stop
+from routes.engine.compiled import compile_problem, reachable_alone
+from routes.engine.ils import Search
+from routes.engine.solver import _construct
+from routes.engine.tour import Tour
+from routes.engine.validate import check_problem
 from routes.samples import TSPTW_DIR, read_tsptw
 
 MODES = ("free", "free-return", "depot", "depot-return", "stop", "stop-return")
@@ -108,3 +113,10 @@ def planted_day(n: int, seed: int, *, spare: float = 0.25) -> Problem:
             close = min(day[1], max(open_ + width, planted[i]))
         stops.append(Stop(f"p{i}", open_, close, 2.0, rng.randrange(4)))
     return Problem(tuple(stops), travel, day[0], day[1], start=n, return_to_start=True)
+
+
+def new_search(problem: Problem) -> tuple[Search, Tour]:
+    """A search over ``problem`` and the tour it would start from (constructed, not descended)."""
+    matrix = check_problem(problem)
+    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
+    return Search(c, random.Random(0)), _construct(c, None)

@@ -9,11 +9,10 @@ from routes.engine.budget import now
 from routes.engine.compiled import compile_problem, reachable_alone
 from routes.engine.ils import INF, MANY_CANDIDATES, Search, Solution
 from routes.engine.insertion import substitute, swap_elsewhere
-from routes.engine.solver import _construct
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
 
-from .engine_cases import line_problem, random_problem
+from .engine_cases import line_problem, new_search, random_problem
 
 
 def full_day_tour(route: list[int]) -> Tour:
@@ -76,13 +75,9 @@ def test_the_escape_leaves_alone_a_day_that_serves_every_stop() -> None:
 
 def polished_day(n: int, seed: int) -> tuple[Search, Solution]:
     """A search over an over-full random day and its constructed start, polished."""
-    problem = random_problem(n, seed, "free", tight=True)
-    matrix = check_problem(problem)
-    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
-    search = Search(c, random.Random(0))
-    tour = _construct(c, None)
+    search, tour = new_search(random_problem(n, seed, "free", tight=True))
     search.polish(tour, INF)
-    assert len(tour.route) < len(c.candidates)  # over-full
+    assert len(tour.route) < len(search.c.candidates)  # over-full
     return search, search.snapshot(tour)
 
 

@@ -15,7 +15,7 @@ from routes.engine.solver import RESTART_FROM, _construct, _search_again
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
 
-from .engine_cases import MODES, line_problem, planted_day, random_problem
+from .engine_cases import MODES, line_problem, new_search, planted_day, random_problem
 from .oracle import best_plan
 
 
@@ -215,13 +215,6 @@ def test_a_long_day_that_fits_starts_from_the_better_of_two_constructions(seed: 
     route = solve(problem, seed=0, time_limit=30.0, max_iterations=0)
 
     assert route.travel_minutes == pytest.approx(travel)
-
-
-def new_search(problem: Problem) -> tuple[Search, Tour]:
-    """A search over ``problem`` and the tour it would start from (constructed, not descended)."""
-    matrix = check_problem(problem)
-    c = compile_problem(problem, matrix, reachable_alone(problem, matrix))
-    return Search(c, random.Random(0)), _construct(c, None)
 
 
 def test_a_long_day_whose_search_stagnates_early_searches_again_and_keeps_the_best() -> None:
