@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -105,6 +106,22 @@ def timed_neighbours_py(c: Compiled, count: int = 12) -> dict[int, list[int]]:
         scored.sort()
         result[u] = [v for _, v in scored[:count]]
     return result
+
+
+def fill_order(c: Compiled, style: float, over_full: bool) -> Callable[[int], float] | None:
+    """The order in which a recreate tries the stops of one rank, drawn by ``style`` in [0, 1):
+    by closing time, by opening time, or as shuffled (None); on a day that not everything
+    fits, a fifth of the draws take the shortest visits first, which packs more stops of a
+    rank into the day (city-150-free over 128 seeds: every run at its best two priority
+    profiles, against 100; docs/benchmarks.md).
+    """
+    if style < 0.3:
+        return c.close.__getitem__
+    if style < 0.5:
+        return c.open.__getitem__
+    if style < 0.7 and over_full:
+        return c.service.__getitem__
+    return None
 
 
 def _around(old: list[int], removed: list[int], new: list[int], added: list[int]) -> set[int]:
@@ -338,12 +355,7 @@ class Search:
                 seen.add(u)
                 pool.append(u)
         rng.shuffle(pool)
-        style = rng.random()
-        key = None
-        if style < 0.3:
-            key = c.close.__getitem__
-        elif style < 0.5:
-            key = c.open.__getitem__
+        key = fill_order(c, rng.random(), over_full=len(served) + len(removed) < len(c.candidates))
         # Parallel insertion is quadratic in the pool: keep it for small pools.
         parallel = len(pool) <= 40 and rng.random() < 0.3
         near = self.near if tour.size >= GRANULAR_FROM else None

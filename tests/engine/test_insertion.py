@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 
+from routes.engine import Problem, Stop
 from routes.engine.budget import now
 from routes.engine.compiled import compile_problem, reachable_alone
-from routes.engine.ils import INF, MANY_CANDIDATES, Search, Solution
-from routes.engine.insertion import substitute, swap_elsewhere
+from routes.engine.ils import INF, MANY_CANDIDATES, Search, Solution, fill_order
+from routes.engine.insertion import fill, substitute, swap_elsewhere
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
 
@@ -121,3 +122,32 @@ def test_a_day_with_fewer_candidates_escapes_by_swaps_alone() -> None:
     search, polished = polished_day(12, 20)  # refill would shorten it (above)
 
     assert search.escape(polished, INF) is None
+
+
+def one_place_day() -> Tour:
+    # Nine stops at one place, a 60-minute day, free start: three 60-minute visits listed
+    # first, then six of 10 minutes. One long visit fills the day; the six short ones fit.
+    services = [60.0] * 3 + [10.0] * 6
+    stops = tuple(Stop(f"s{i}", 0.0, 60.0, service, 0) for i, service in enumerate(services))
+    problem = Problem(stops, [[0.0] * 9 for _ in range(9)], 0.0, 60.0)
+    matrix = check_problem(problem)
+    return Tour(compile_problem(problem, matrix, reachable_alone(problem, matrix)), [])
+
+
+def test_a_recreate_on_a_day_that_not_everything_fits_may_try_the_shortest_visits_first() -> None:
+    tour = one_place_day()
+    c = tour.c
+    in_list_order = Tour(c, [])
+    assert len(fill(in_list_order, c.candidates)) == 1
+
+    key = fill_order(c, 0.6, over_full=True)
+
+    assert len(fill(tour, c.candidates, key=key)) == 6
+
+
+def test_a_recreate_on_a_day_that_fits_keeps_its_shuffled_order_where_short_first_would_be() -> (
+    None
+):
+    c = one_place_day().c
+    assert fill_order(c, 0.6, over_full=False) is None
+    assert fill_order(c, 0.1, over_full=True) == c.close.__getitem__

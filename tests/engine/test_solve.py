@@ -233,7 +233,7 @@ def test_a_long_day_whose_search_stagnates_early_searches_again_and_keeps_the_be
 def test_a_run_that_found_a_better_route_hands_it_to_the_next_one() -> None:
     # Until the budget ends: after a run that found a better route the next goes on from it,
     # after one that found nothing the next starts from the start again.
-    problem = random_problem(RESTART_FROM, 2, "free", tight=True)  # over-full
+    problem = random_problem(RESTART_FROM, 7, "free", tight=True)  # over-full
     search, start = new_search(problem)
     search.polish(start, float("inf"))
     first = search.run(start.route, now() + 60)
