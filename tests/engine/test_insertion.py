@@ -145,9 +145,7 @@ def test_a_recreate_on_a_day_that_not_everything_fits_may_try_the_shortest_visit
     assert len(fill(tour, c.candidates, key=key)) == 6
 
 
-def test_a_recreate_on_a_day_that_fits_keeps_its_shuffled_order_where_short_first_would_be() -> (
-    None
-):
+def test_a_recreate_on_a_day_that_fits_never_orders_by_visit_length() -> None:
     c = one_place_day().c
     assert fill_order(c, 0.6, over_full=False) is None
     assert fill_order(c, 0.1, over_full=True) == c.close.__getitem__
