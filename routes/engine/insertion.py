@@ -76,12 +76,14 @@ def fill(
     return inserted
 
 
-def substitute(tour: Tour, unserved: list[int]) -> list[tuple[int, int]]:
+def substitute(tour: Tour, unserved: list[int], lean: bool = False) -> list[tuple[int, int]]:
     """Replace served stops by unserved ones in place when that helps.
 
     A swap is taken if the newcomer is more important than the stop it
-    replaces, or equally important and the tour gets shorter. Returns the
-    (added, removed) pairs applied.
+    replaces, or equally important and the tour gets shorter; with ``lean``,
+    equally important and the day shorter (travel plus visits: a shorter visit
+    may be worth a longer drive, the room it leaves may take another stop).
+    Returns the (added, removed) pairs applied.
     """
     c = tour.c
     weight = c.weight
@@ -89,10 +91,10 @@ def substitute(tour: Tour, unserved: list[int]) -> list[tuple[int, int]]:
     pending = sorted(unserved, key=lambda u: -weight[u])
     for u in pending:
         best = NotImplemented
-        if c.fast is not None:
+        if c.fast is not None and not lean:
             best = scan.substitute_best(c.fast, tour.seq, tour.dep, tour.latest, u)
         if best is NotImplemented:
-            best = _substitute_best_py(tour, u)
+            best = _substitute_best_py(tour, u, lean)
         if best is not None:
             route = tour.route
             removed = route[best - 1]
@@ -102,9 +104,9 @@ def substitute(tour: Tour, unserved: list[int]) -> list[tuple[int, int]]:
     return done
 
 
-def _substitute_best_py(tour: Tour, u: int) -> int | None:
+def _substitute_best_py(tour: Tour, u: int, lean: bool = False) -> int | None:
     """The position of the served stop that ``u`` replaces best in :func:`substitute`, or
-    None (the Python reference of ``_scan.substitute_best``)."""
+    None (the Python reference of ``_scan.substitute_best``, which has no ``lean``)."""
     c = tour.c
     cost, opn, close, service, weight = c.cost, c.open, c.close, c.service, c.weight
     seq, dep, latest = tour.seq, tour.dep, tour.latest
@@ -121,13 +123,15 @@ def _substitute_best_py(tour: Tour, u: int) -> int | None:
         if st > bu or st + su + cost[u][y] > latest[i + 1]:
             continue
         saved = cost[x][v] + cost[v][y] - cost[x][u] - cost[u][y]
+        if lean:
+            saved += service[v] - su
         cand = (wu - weight[v], saved)
         if cand > best_key:
             best_key, best = cand, i
     return best
 
 
-def swap_elsewhere(tour: Tour, unserved: set[int]) -> list[tuple[int, int]]:
+def swap_elsewhere(tour: Tour, unserved: set[int], lean: bool = False) -> list[tuple[int, int]]:
     """Replace a served stop by an unserved one placed wherever it fits best.
 
     :func:`substitute` puts the newcomer in the leaving stop's place; on a full day
@@ -136,11 +140,11 @@ def swap_elsewhere(tour: Tour, unserved: set[int]) -> list[tuple[int, int]]:
     stop in the afternoon, 7.6 minutes shorter). For each served stop, least
     important first, every unserved stop at least as important is tried at its
     cheapest gap in the tour without it; a swap is taken if the newcomer is more
-    important, or equally important and the tour gets shorter. Costs a tour
-    rebuild per served stop: for short tours (over-full days). Returns the
-    (added, removed) pairs applied.
+    important, or equally important and the tour gets shorter (with ``lean``, the
+    day: see :func:`substitute`). Costs a tour rebuild per served stop: for short
+    tours (over-full days). Returns the (added, removed) pairs applied.
     """
-    weight = tour.c.weight
+    weight, service = tour.c.weight, tour.c.service
     done: list[tuple[int, int]] = []
     for v in sorted(tour.route, key=lambda w: weight[w]):
         options = [u for u in unserved if weight[u] >= weight[v]]
@@ -154,7 +158,10 @@ def swap_elsewhere(tour: Tour, unserved: set[int]) -> list[tuple[int, int]]:
             found = tour.insertion(u)
             if found is None:
                 continue
-            key = (weight[u] - weight[v], travel - (tour.travel + found[0]))
+            saved = travel - (tour.travel + found[0])
+            if lean:
+                saved += service[v] - service[u]
+            key = (weight[u] - weight[v], saved)
             if key > (0, IMPROVES) and (best is None or key > best[0]):
                 best = (key, u, found[1])
         if best is None:

@@ -149,3 +149,45 @@ def test_a_recreate_on_a_day_that_fits_never_orders_by_visit_length() -> None:
     c = one_place_day().c
     assert fill_order(c, 0.6, over_full=False) is None
     assert fill_order(c, 0.1, over_full=True) == c.close.__getitem__
+
+
+def long_visit_day() -> Tour:
+    # On a line from a depot at 0, no return, a 40-minute day: L (at 1, a 30-minute visit)
+    # alone, or S (at 5) and T (at 6), 10-minute visits, together; L with either is too long.
+    # The tour serves L: the least travel for one stop.
+    stops = tuple(
+        Stop(name, 0.0, 40.0, service, 0)
+        for name, service in (("L", 30.0), ("S", 10.0), ("T", 10.0))
+    )
+    pts = [1.0, 5.0, 6.0, 0.0]
+    problem = Problem(stops, [[abs(a - b) for b in pts] for a in pts], 0.0, 40.0, start=3)
+    matrix = check_problem(problem)
+    return Tour(compile_problem(problem, matrix, reachable_alone(problem, matrix)), [0])
+
+
+def test_a_search_shortening_travel_keeps_the_long_visit_that_leaves_no_room() -> None:
+    tour = long_visit_day()
+    search = Search(tour.c, random.Random(0))
+
+    search.polish(tour, INF)
+
+    assert tour.route == [0]
+
+
+def test_a_search_making_room_trades_a_long_visit_for_a_short_one_and_fits_another_stop() -> None:
+    tour = long_visit_day()
+    search = Search(tour.c, random.Random(0))
+    search.make_room_first(True)
+
+    search.polish(tour, INF)
+
+    assert sorted(tour.route) == [1, 2]
+    assert search.snapshot(tour).tie == tour.travel + 20  # the working day: travel and visits
+
+
+def test_a_swap_elsewhere_making_room_takes_a_shorter_visit_at_more_travel() -> None:
+    tour = long_visit_day()
+    assert swap_elsewhere(tour, {1, 2}) == []  # S or T instead of L: 4-5 minutes more travel
+
+    assert swap_elsewhere(tour, {1, 2}, lean=True) == [(1, 0)]  # and 20 minutes less visiting
+    assert tour.route == [1]

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import random
+from dataclasses import replace
 
 import pytest
 
 from routes.engine import NO_TIME, UNREACHABLE, Problem, Route, Stop, evaluate, solve
 from routes.engine.budget import now
 from routes.engine.compiled import compile_problem, reachable_alone
-from routes.engine.ils import LONG_OVER_FULL, SHORT_OVER_FULL, Search, Solution, patience
+from routes.engine.ils import INF, LONG_OVER_FULL, SHORT_OVER_FULL, Search, Solution, patience
 from routes.engine.insertion import fill
-from routes.engine.solver import RESTART_FROM, _construct, _search_again
+from routes.engine.solver import (
+    RESTART_FROM,
+    ROOM_SHARE,
+    _construct,
+    _makes_room,
+    _room_then_travel,
+    _search_again,
+)
 from routes.engine.tour import Tour
 from routes.engine.validate import check_problem
 
@@ -314,3 +323,44 @@ def test_searching_again_stops_after_the_runs_it_is_given() -> None:
     _search_again(search, start.route, first, now() + 60, None, float("inf"), 2)
     assert search.iterations > ran  # one more run ...
     assert now() - began < 10  # ... which stagnated, not the minute it was allowed
+
+
+def test_only_a_long_over_full_day_with_visits_of_different_lengths_makes_room_first() -> None:
+    over_full = random_problem(RESTART_FROM, 7, "free", tight=True)  # visits of 5-20 minutes
+    one_length = replace(over_full, stops=tuple(replace(s, service=10.0) for s in over_full.stops))
+    for problem, expected in (
+        (over_full, True),
+        (one_length, False),
+        (planted_day(RESTART_FROM, 1), False),
+    ):
+        search, start = new_search(problem)
+        search.polish(start, float("inf"))
+        assert _makes_room(search.c, start) is expected
+
+
+def test_a_long_over_full_day_makes_room_first_then_shortens_travel() -> None:
+    problem = random_problem(RESTART_FROM, 7, "free", tight=True)
+    search, start = new_search(problem)
+    search.polish(start, float("inf"))
+    switches: list[tuple[bool, int]] = []
+    switch = search.make_room_first
+
+    def recorded(lean: bool) -> None:  # a spy: the switch is real
+        switches.append((lean, search.iterations))
+        switch(lean)
+
+    search.make_room_first = recorded  # type: ignore[method-assign]
+    found = _room_then_travel(search, start.route, INF, INF, 400, INF)  # capped: reproducible
+
+    assert [lean for lean, _ in switches] == [True, False]
+    assert switches[1][1] == math.ceil(ROOM_SHARE * 400)  # room for its share of the search
+    assert search.iterations == 400  # and travel for the rest
+    assert found.tie == found.travel  # the answer is chosen by travel
+    assert found.prize >= search.shortest.prize  # type: ignore[union-attr]
+
+
+def test_an_iteration_cap_makes_a_search_that_makes_room_reproducible() -> None:
+    problem = random_problem(RESTART_FROM, 7, "free", tight=True)
+    first = solve(problem, time_limit=60, max_iterations=300, seed=3)
+    again = solve(problem, time_limit=60, max_iterations=300, seed=3)
+    assert first == again
