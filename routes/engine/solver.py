@@ -29,7 +29,7 @@ RESTART_FROM = MANY_CANDIDATES
 OVER_FULL_RUNS = 8
 # Such a long day that not everything fits, if its visits differ in length, first makes room
 # (Search.make_room_first) for this share of its budget, then shortens travel (city-150-free
-# over 64 seeds: 26 A stops in 39 runs against 8; docs/benchmarks.md).
+# over 64 seeds: 26 A stops in 36 runs against 8; docs/benchmarks.md).
 ROOM_SHARE = 0.65
 
 
