@@ -1138,14 +1138,16 @@ static PyObject *neighbours(PyObject *self, PyObject *args) { return nearest(arg
 /* timed_neighbours(arrays, candidates, count) -> {u: [v, ...]}: ils.timed_neighbours */
 static PyObject *timed_neighbours(PyObject *self, PyObject *args) { return nearest(args, 1); }
 
-/* substitute_best(arrays, seq, dep, latest, u) -> i | None | NotImplemented: the served
- * stop at position i that u replaces in place with the best (weight gained, travel saved),
- * at least (0, IMPROVES); insertion.substitute's scan for one u. */
+/* substitute_best(arrays, seq, dep, latest, u, lean=False) -> i | None | NotImplemented: the
+ * served stop at position i that u replaces in place with the best (weight gained, travel
+ * saved; with lean, travel and visit saved), at least (0, IMPROVES); insertion.substitute's
+ * scan for one u. */
 static PyObject *substitute_best(PyObject *self, PyObject *args) {
     PyObject *capsule, *seq, *dep, *latest;
     Py_ssize_t u;
-    if (!PyArg_ParseTuple(args, "OO!O!O!n", &capsule, &PyList_Type, &seq, &PyList_Type, &dep,
-                          &PyList_Type, &latest, &u))
+    int lean = 0;
+    if (!PyArg_ParseTuple(args, "OO!O!O!n|p", &capsule, &PyList_Type, &seq, &PyList_Type, &dep,
+                          &PyList_Type, &latest, &u, &lean))
         return NULL;
     Arrays *A = get_arrays(capsule);
     if (!A) return NULL;
@@ -1171,6 +1173,7 @@ static PyObject *substitute_best(PyObject *self, PyObject *args) {
         double st = arr > au ? arr : au;
         if (st > bu || st + su + COST(u, y) > F(V.latest, i + 1)) continue;
         double saved = COST(x, v) + COST(v, y) - COST(x, u) - COST(u, y);
+        if (lean) saved += A->service[v] - su;
         long long gained = wu - A->weight[v];
         if (gained > best_w || (gained == best_w && saved > best_saved)) {
             best_w = gained;
@@ -1272,7 +1275,7 @@ static PyMethodDef methods[] = {
     {"timed_neighbours", timed_neighbours, METH_VARARGS,
      "timed_neighbours(arrays, candidates, count) -> {u: [v, ...]}"},
     {"substitute_best", substitute_best, METH_VARARGS,
-     "substitute_best(arrays, seq, dep, latest, u) -> i | None | NotImplemented"},
+     "substitute_best(arrays, seq, dep, latest, u, lean=False) -> i | None | NotImplemented"},
     {"squeeze_best", squeeze_best, METH_VARARGS,
      "squeeze_best(arrays, seq, dep, latest, fwd, u, max_run) -> (a, b) | None | NotImplemented"},
     {NULL, NULL, 0, NULL},

@@ -91,8 +91,8 @@ def substitute(tour: Tour, unserved: list[int], lean: bool = False) -> list[tupl
     pending = sorted(unserved, key=lambda u: -weight[u])
     for u in pending:
         best = NotImplemented
-        if c.fast is not None and not lean:
-            best = scan.substitute_best(c.fast, tour.seq, tour.dep, tour.latest, u)
+        if c.fast is not None:
+            best = scan.substitute_best(c.fast, tour.seq, tour.dep, tour.latest, u, lean)
         if best is NotImplemented:
             best = _substitute_best_py(tour, u, lean)
         if best is not None:
@@ -106,7 +106,7 @@ def substitute(tour: Tour, unserved: list[int], lean: bool = False) -> list[tupl
 
 def _substitute_best_py(tour: Tour, u: int, lean: bool = False) -> int | None:
     """The position of the served stop that ``u`` replaces best in :func:`substitute`, or
-    None (the Python reference of ``_scan.substitute_best``, which has no ``lean``)."""
+    None (the Python reference of ``_scan.substitute_best``)."""
     c = tour.c
     cost, opn, close, service, weight = c.cost, c.open, c.close, c.service, c.weight
     seq, dep, latest = tour.seq, tour.dep, tour.latest

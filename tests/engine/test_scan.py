@@ -236,9 +236,10 @@ def test_the_selection_scans_match_the_python_references(problem: Problem, seed:
         for u in c.candidates:
             if u in served:
                 continue
-            assert scan.substitute_best(
-                c.fast, tour.seq, tour.dep, tour.latest, u
-            ) == _substitute_best_py(tour, u)
+            for lean in (False, True):
+                assert scan.substitute_best(
+                    c.fast, tour.seq, tour.dep, tour.latest, u, lean
+                ) == _substitute_best_py(tour, u, lean)
             for max_run in (1, 6):
                 assert scan.squeeze_best(
                     c.fast, tour.seq, tour.dep, tour.latest, tour.fwd, u, max_run
