@@ -158,7 +158,7 @@ class Search:
         self.polished: dict[tuple[int, ...], list[int]] = {}
         # The last best :meth:`escape` started from (or, taking stops out, ended at).
         self.escaped_from: list[int] | None = None
-        # Making room (:meth:`make_room_first`): at equal prize the shorter working day wins,
+        # Making room (:meth:`seek_room`): at equal prize the shorter working day wins,
         # and the shortest travel met at the best prize is kept aside.
         self.lean = False
         self.shortest: Solution | None = None
@@ -175,8 +175,8 @@ class Search:
             return Solution(tour.route, tour.prize(), tour.travel, working)
         return Solution(tour.route, tour.prize(), tour.travel)
 
-    def make_room_first(self, lean: bool) -> None:
-        """Switch the search between making room (``lean``: at equal priorities the route
+    def seek_room(self, on: bool) -> None:
+        """Switch the search between making room (``on``: at equal priorities the route
         whose travel plus visits is shorter wins, in the walk, the swaps and the best) and
         shortening travel (the objective).
 
@@ -186,7 +186,7 @@ class Search:
         26 A stops need nearly the A stops of shortest visits, at 1.2 minutes to spare).
         Polished results are forgotten at each switch: they depend on the mode.
         """
-        self.lean = lean
+        self.lean = on
         self.settled.clear()
         self.polished.clear()
         self.escaped_from = None

@@ -28,7 +28,7 @@ PARALLEL_LIMIT = 150
 RESTART_FROM = MANY_CANDIDATES
 OVER_FULL_RUNS = 8
 # Such a long day that not everything fits, if its visits differ in length, first makes room
-# (Search.make_room_first) for this share of its budget, then shortens travel (city-150-free
+# (Search.seek_room) for this share of its budget, then shortens travel (city-150-free
 # over 128 seeds: 26 A stops in 96 runs against 11; 65 %: 88; docs/benchmarks.md).
 ROOM_SHARE = 0.8
 
@@ -205,10 +205,10 @@ def _room_then_travel(
     cap = max_iterations
     if max_iterations is not None:  # reproducible: the iterations split the search, not the clock
         mid, cap = deadline, math.ceil(ROOM_SHARE * max_iterations)
-    search.make_room_first(True)
+    search.seek_room(True)
     found = search.run(start, mid, cap, wall_deadline)
     found = _search_again(search, start, found, mid, cap, wall_deadline)
-    search.make_room_first(False)
+    search.seek_room(False)
     found = Solution(found.route, found.prize, found.travel)
     shortest = search.shortest
     if shortest is not None and shortest.better_than(found):

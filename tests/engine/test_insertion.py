@@ -177,7 +177,7 @@ def test_a_search_shortening_travel_keeps_the_long_visit_that_leaves_no_room() -
 def test_a_search_making_room_trades_a_long_visit_for_a_short_one_and_fits_another_stop() -> None:
     tour = long_visit_day()
     search = Search(tour.c, random.Random(0))
-    search.make_room_first(True)
+    search.seek_room(True)
 
     search.polish(tour, INF)
 

@@ -343,16 +343,16 @@ def test_a_long_over_full_day_makes_room_first_then_shortens_travel() -> None:
     search, start = new_search(problem)
     search.polish(start, float("inf"))
     switches: list[tuple[bool, int]] = []
-    switch = search.make_room_first
+    switch = search.seek_room
 
-    def recorded(lean: bool) -> None:  # a spy: the switch is real
-        switches.append((lean, search.iterations))
-        switch(lean)
+    def recorded(on: bool) -> None:  # a spy: the switch is real
+        switches.append((on, search.iterations))
+        switch(on)
 
-    search.make_room_first = recorded  # type: ignore[method-assign]
+    search.seek_room = recorded  # type: ignore[method-assign]
     found = _room_then_travel(search, start.route, INF, INF, 400, INF)  # capped: reproducible
 
-    assert [lean for lean, _ in switches] == [True, False]
+    assert [on for on, _ in switches] == [True, False]
     assert switches[1][1] == math.ceil(ROOM_SHARE * 400)  # room for its share of the search
     assert search.iterations == 400  # and travel for the rest
     assert found.tie == found.travel  # the answer is chosen by travel
