@@ -6,7 +6,9 @@ elsewhere instead (:meth:`Search.shift`): stop-by-stop ruins cannot turn a stree
 The acceptance test is lexicographic like the objective: more prize (served
 stops, weighted by rank) always wins; at equal prize a tour is accepted when
 its travel is within a shrinking threshold of the current one, which lets the
-search walk across plateaus early and settles it towards the end.
+search walk across plateaus early and settles it towards the end. While the search
+seeks room on a day that not everything fits (:meth:`Search.seek_room`), the day's
+working time (travel plus visits) takes the place of travel.
 """
 
 from __future__ import annotations
