@@ -332,13 +332,9 @@ class Search:
                 return best
 
     def _keep_shortest(self, cand: Solution) -> None:
-        shortest = self.shortest
-        if (
-            shortest is None
-            or cand.prize > shortest.prize
-            or (cand.prize == shortest.prize and cand.travel < shortest.travel - 1e-6)
-        ):
-            self.shortest = Solution(cand.route, cand.prize, cand.travel)
+        by_travel = Solution(cand.route, cand.prize, cand.travel)
+        if self.shortest is None or by_travel.better_than(self.shortest):
+            self.shortest = by_travel
 
     def ruin(self, route: list[int]) -> tuple[list[int], list[int]]:
         rng = self.rng
