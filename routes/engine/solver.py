@@ -30,9 +30,9 @@ RESTART_FROM = MANY_CANDIDATES
 OVER_FULL_RUNS = 8
 # Such a long day that not everything fits, if its visits differ in length, first makes room
 # (Search.seek_room) among its critical stops (_critical) for this share of its budget, then
-# shortens travel. City-150-free, 26 A stops: room among all 150 stops for 80 %, 96 runs of
-# 128; among its 35 A stops, 160 of 160 at 65 %, 190 of 192 at 50 %, and city-100-depot
-# ends 0.03 % longer in more runs as the share grows (docs/benchmarks.md).
+# shortens travel. City-150-free reaches 26 A stops in 192 runs of 192 (room among all 150
+# stops for 80 %: 96 of 128); a larger share moves more city-100-depot runs to its route
+# 0.03 % longer, a smaller one misses 26 A now and then (docs/benchmarks.md).
 ROOM_SHARE = 0.65
 
 
