@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import random
 import time
@@ -29,11 +28,9 @@ PARALLEL_LIMIT = 150
 RESTART_FROM = MANY_CANDIDATES
 OVER_FULL_RUNS = 8
 # Such a long day that not everything fits, if its visits differ in length, first makes room
-# (Search.seek_room) among its critical stops (_critical) for this share of its budget, then
-# shortens travel. City-150-free reaches 26 A stops in 192 runs of 192 (room among all 150
-# stops for 80 %: 96 of 128); a larger share moves more city-100-depot runs to its route
-# 0.03 % longer, a smaller one misses 26 A now and then (docs/benchmarks.md).
-ROOM_SHARE = 0.65
+# (Search.seek_room) for this share of its budget, then shortens travel (city-150-free
+# over 128 seeds: 26 A stops in 96 runs against 11; 65 %: 88; docs/benchmarks.md).
+ROOM_SHARE = 0.8
 
 
 def evaluate(problem: Problem, order: Sequence[int]) -> Route:
@@ -127,7 +124,7 @@ def _optimise(
         if _makes_room(c, tour):
             found = _room_then_travel(
                 search,
-                tour,
+                tour.route,
                 began + ROOM_SHARE * limit,
                 deadline,
                 max_iterations,
@@ -194,57 +191,29 @@ def _makes_room(c: Compiled, tour: Tour) -> bool:
     )
 
 
-def _critical(c: Compiled, route: list[int]) -> list[int]:
-    """The candidates of the most important rank that ``route`` does not serve in full, and
-    of every rank above it: the stops whose choice decides the priority profile first."""
-    served = set(route)
-    floor = max((c.weight[u] for u in c.candidates if u not in served), default=0)
-    return [u for u in c.candidates if c.weight[u] >= floor]
-
-
 def _room_then_travel(
     search: Search,
-    tour: Tour,
+    start: list[int],
     mid: float,
     deadline: float,
     max_iterations: int | None,
     wall_deadline: float,
 ) -> Solution:
     """Search for room until ``mid`` (or that share of ``max_iterations``), runs started
-    again as :func:`_search_again` does, among the :func:`_critical` stops only; then fill
-    the day with the rest and shorten travel, from the best route found or the shortest
-    one met at the same prize, until the ``deadline``.
-
-    Stops of lower ranks only take time the critical ones may need, whose rank decides the
-    priority profile first; and a search among the critical stops alone is a small one
-    (city-150-free: 26 of its 35 A stops fit, among 150 candidates).
-    """
-    c = search.c
+    again as :func:`_search_again` does; then shorten travel from the best route found, or
+    from the shortest one met at the same prize, until the ``deadline``."""
     cap = max_iterations
     if max_iterations is not None:  # reproducible: the iterations split the search, not the clock
         mid, cap = deadline, math.ceil(ROOM_SHARE * max_iterations)
-    critical = _critical(c, tour.route)
-    room, start = search, tour
-    if len(critical) < len(c.candidates):
-        room = Search(dataclasses.replace(c, candidates=critical), search.rng)
-        start = _construct(room.c, None)
-        room.polish(start, INF)
-    room.seek_room(True)
-    found = room.run(start.route, mid, cap, wall_deadline)
-    found = _search_again(room, start.route, found, mid, cap, wall_deadline)
-    if room is not search:
-        search.iterations += room.iterations
+    search.seek_room(True)
+    found = search.run(start, mid, cap, wall_deadline)
+    found = _search_again(search, start, found, mid, cap, wall_deadline)
     search.seek_room(False)
-    best = Solution(tour.route, tour.prize(), tour.travel)
-    starts = [found.route]
-    if room.shortest is not None and room.shortest.route != found.route:
-        starts.append(room.shortest.route)
-    for route in starts:
-        filled = Tour(c, route)
-        search.polish(filled, deadline)
-        if search.snapshot(filled).better_than(best):
-            best = search.snapshot(filled)
-    return _search_again(search, best.route, best, deadline, max_iterations, wall_deadline)
+    found = Solution(found.route, found.prize, found.travel)
+    shortest = search.shortest
+    if shortest is not None and shortest.better_than(found):
+        found = shortest
+    return _search_again(search, found.route, found, deadline, max_iterations, wall_deadline)
 
 
 def _second_start(search: Search, tour: Tour, deadline: float) -> Tour:

@@ -17,7 +17,6 @@ from routes.engine.solver import (
     RESTART_FROM,
     ROOM_SHARE,
     _construct,
-    _critical,
     _makes_room,
     _room_then_travel,
     _search_again,
@@ -339,44 +338,25 @@ def test_only_a_long_over_full_day_with_visits_of_different_lengths_makes_room_f
         assert _makes_room(search.c, start) is expected
 
 
-def test_the_critical_stops_are_the_most_important_rank_not_all_served_and_those_above() -> None:
-    problem = random_problem(RESTART_FROM, 7, "free", tight=True)  # ranks 0-3
-    c = new_search(problem)[0].c
-    by_rank = [[u for u in c.candidates if problem.stops[u].rank == r] for r in range(4)]
-
-    assert _critical(c, []) == by_rank[0]
-    assert _critical(c, by_rank[0] + by_rank[1]) == sorted(by_rank[0] + by_rank[1] + by_rank[2])
-    one_short = [u for u in c.candidates if u != by_rank[3][0]]
-    assert _critical(c, one_short) == c.candidates  # only the lowest rank misses a stop
-    assert _critical(c, c.candidates) == c.candidates
-
-
-def test_a_long_over_full_day_makes_room_among_its_critical_stops_then_shortens_travel(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_long_over_full_day_makes_room_first_then_shortens_travel() -> None:
     problem = random_problem(RESTART_FROM, 7, "free", tight=True)
     search, start = new_search(problem)
     search.polish(start, float("inf"))
-    critical = _critical(search.c, start.route)
-    assert len(critical) < len(search.c.candidates)
-    switches: list[tuple[bool, int, int]] = []
-    switch = Search.seek_room
+    switches: list[tuple[bool, int]] = []
+    switch = search.seek_room
 
-    def recorded(self: Search, on: bool) -> None:  # a spy: the switch is real
-        switches.append((on, len(self.c.candidates), self.iterations))
-        switch(self, on)
+    def recorded(on: bool) -> None:  # a spy: the switch is real
+        switches.append((on, search.iterations))
+        switch(on)
 
-    monkeypatch.setattr(Search, "seek_room", recorded)
-    found = _room_then_travel(search, start, INF, INF, 400, INF)  # capped: reproducible
+    search.seek_room = recorded  # type: ignore[method-assign]
+    found = _room_then_travel(search, start.route, INF, INF, 400, INF)  # capped: reproducible
 
-    assert switches[0] == (True, len(critical), 0)  # room among the critical stops
-    on, searched, done = switches[-1]
-    assert (on, searched) == (False, len(search.c.candidates))  # then travel among all
-    assert done == math.ceil(ROOM_SHARE * 400)  # room for its share of the search
+    assert [on for on, _ in switches] == [True, False]
+    assert switches[1][1] == math.ceil(ROOM_SHARE * 400)  # room for its share of the search
     assert search.iterations == 400  # and travel for the rest
     assert found.tie == found.travel  # the answer is chosen by travel
-    assert found.prize >= start.prize()
-    assert Tour(search.c, found.route).feasible()
+    assert not search.shortest.better_than(found)  # type: ignore[union-attr]
 
 
 def test_an_iteration_cap_makes_a_search_that_makes_room_reproducible() -> None:
