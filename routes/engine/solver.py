@@ -19,14 +19,20 @@ from .validate import check_order, check_problem
 
 PARALLEL_LIMIT = 150
 # A search that stagnates before its budget ends may start again (_search_again): from this
-# many stops as often as the budget allows, so those days use their whole budget; on a
-# smaller day that not everything fits, OVER_FULL_RUNS short runs in all (ils.patience;
-# city-20-free: one long run kept a stop fewer than VROOM in 4 of 50 seeds, three runs in
-# none, eight short ones reach its best route or a shorter one in 95 of 100 seeds against
-# 76 with three); a smaller day where everything fits settles reliably in one (every
-# 40-stop TSPTW run optimal) and answers in a fraction of its budget.
+# many stops as often as the budget allows, so those days use their whole budget; on a day
+# of fewer than OVER_FULL_ON_FROM that not everything fits, OVER_FULL_RUNS short runs in all
+# (ils.patience; city-20-free: one long run kept a stop fewer than VROOM in 4 of 50 seeds,
+# three runs in none, eight short ones reach its best route or a shorter one in 95 of 100
+# seeds against 76 with three); a smaller day where everything fits settles reliably in one
+# (every 40-stop TSPTW run optimal) and answers in a fraction of its budget.
 RESTART_FROM = MANY_CANDIDATES
 OVER_FULL_RUNS = 8
+# From this many candidates a day that not everything fits also searches until its budget
+# ends: random over-full days of 40-79 stops (bench/overfull.py, 45 days x 6 runs) ended a
+# stop short of their best priorities in 2 runs of 270 with eight short runs, which answered
+# in 120-270 ms of their 250-500 ms, and in none with the whole budget (a 79-stop day: 2 of
+# 12 runs against 0). Below 40 the short runs lose nothing (27 days of 25-35 stops x 6 runs).
+OVER_FULL_ON_FROM = 40
 # Such a long day that not everything fits, if its visits differ in length, first makes room
 # (Search.seek_room) for this share of its budget, then shortens travel (city-150-free
 # over 128 seeds: 26 A stops in 96 runs against 11; 65 %: 88; docs/benchmarks.md).
@@ -133,10 +139,7 @@ def _optimise(
         else:
             found = search.run(tour.route, deadline, max_iterations, wall_deadline)
             again = (search, tour.route, found, deadline, max_iterations, wall_deadline)
-            if len(c.candidates) >= RESTART_FROM:
-                found = _search_again(*again, runs=None)
-            elif len(found.route) < len(c.candidates):
-                found = _search_again(*again, runs=OVER_FULL_RUNS)
+            found = _search_again(*again, runs=_runs(c, found))
     else:
         found = Solution(tour.route, 0, tour.travel)
     order = ([c.head] if c.head is not None else []) + found.route
@@ -178,6 +181,17 @@ def _search_again(
         if search.iterations == before:
             break  # nothing left to try (no ruin possible)
     return found
+
+
+def _runs(c: Compiled, found: Solution) -> int | None:
+    """How many runs in all a search makes that stagnated with ``found`` (None: as many as
+    its budget allows)."""
+    n = len(c.candidates)
+    if n >= RESTART_FROM:
+        return None
+    if len(found.route) == n:
+        return 1  # a smaller day where everything fits settles in one run
+    return None if n >= OVER_FULL_ON_FROM else OVER_FULL_RUNS
 
 
 def _makes_room(c: Compiled, tour: Tour) -> bool:

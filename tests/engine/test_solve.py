@@ -14,11 +14,14 @@ from routes.engine.compiled import compile_problem, reachable_alone
 from routes.engine.ils import INF, LONG_OVER_FULL, SHORT_OVER_FULL, Search, Solution, patience
 from routes.engine.insertion import fill
 from routes.engine.solver import (
+    OVER_FULL_ON_FROM,
+    OVER_FULL_RUNS,
     RESTART_FROM,
     ROOM_SHARE,
     _construct,
     _makes_room,
     _room_then_travel,
+    _runs,
     _search_again,
 )
 from routes.engine.tour import Tour
@@ -323,6 +326,25 @@ def test_searching_again_stops_after_the_runs_it_is_given() -> None:
     _search_again(search, start.route, first, now() + 60, None, float("inf"), 2)
     assert search.iterations > ran  # one more run ...
     assert now() - began < 10  # ... which stagnated, not the minute it was allowed
+
+
+def test_a_search_that_stagnates_starts_again_by_the_size_of_its_day() -> None:
+    def runs_for(problem: Problem) -> tuple[int, bool, int | None]:
+        search, start = new_search(problem)
+        search.polish(start, float("inf"))
+        n = len(search.c.candidates)
+        return n, len(start.route) < n, _runs(search.c, search.snapshot(start))
+
+    # A smaller day where everything fits settles in one run.
+    assert runs_for(planted_day(OVER_FULL_ON_FROM, 1)) == (OVER_FULL_ON_FROM, False, 1)
+    # A small over-full day makes a few short runs ...
+    n, over_full, runs = runs_for(random_problem(20, 4, "depot", tight=True))
+    assert (over_full, runs) == (True, OVER_FULL_RUNS) and n < OVER_FULL_ON_FROM
+    # ... from OVER_FULL_ON_FROM candidates it searches until its budget ends ...
+    n, over_full, runs = runs_for(random_problem(60, 2001, "depot-return", tight=True))
+    assert (over_full, runs) == (True, None) and OVER_FULL_ON_FROM <= n < RESTART_FROM
+    # ... as every day of RESTART_FROM candidates or more does, over-full or not.
+    assert runs_for(planted_day(RESTART_FROM, 2))[1:] == (False, None)
 
 
 def test_only_a_long_over_full_day_with_visits_of_different_lengths_makes_room_first() -> None:
