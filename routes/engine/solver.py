@@ -20,11 +20,11 @@ from .validate import check_order, check_problem
 PARALLEL_LIMIT = 150
 # A search that stagnates before its budget ends may start again (_search_again): from this
 # many stops as often as the budget allows, so those days use their whole budget; on a day
-# of fewer than OVER_FULL_ON_FROM that not everything fits, OVER_FULL_RUNS short runs in all
-# (ils.patience; city-20-free: one long run kept a stop fewer than VROOM in 4 of 50 seeds,
-# three runs in none, eight short ones reach its best route or a shorter one in 95 of 100
-# seeds against 76 with three); a smaller day where everything fits settles reliably in one
-# (every 40-stop TSPTW run optimal) and answers in a fraction of its budget.
+# of fewer than OVER_FULL_ON_FROM candidates that not everything fits, OVER_FULL_RUNS short
+# runs in all (ils.patience; city-20-free: one long run kept a stop fewer than VROOM in 4 of
+# 50 seeds, three runs in none, eight short ones reach its best route or a shorter one in 95
+# of 100 seeds against 76 with three); a smaller day where everything fits settles reliably
+# in one (every 40-stop TSPTW run optimal) and answers in a fraction of its budget.
 RESTART_FROM = MANY_CANDIDATES
 OVER_FULL_RUNS = 8
 # From this many candidates a day that not everything fits also searches until its budget
