@@ -10,8 +10,9 @@ ranks 0-3, visits of 5-20 minutes, a day holds a small share of its stops), for 
 and start mode ``--days`` of them (problem seeds 2000, 2001, ...), each planned with engine
 seeds 0..N-1 at the default budget. A day's best profile is the best any of its runs
 reached; a run below it "misses"; the spread is max/min travel of the runs at it. Days that
-everything fits are left out (none at these sizes). Runs one after another: CPU times are
-the solving thread's, comparable only within one sitting on a quiet machine.
+everything fits are left out (none at these sizes). Runs one after another (bench/engine.py's
+``run_engine``, which checks each route against ``evaluate``): CPU times are the process's,
+comparable only within one sitting on a quiet machine.
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engine import profile  # noqa: E402
+from engine import Case, profile, run_engine  # noqa: E402
 
-from routes.engine import solve  # noqa: E402
 from tests.engine.engine_cases import random_problem  # noqa: E402
 
 MODES = ("free", "depot", "depot-return")
@@ -36,22 +36,19 @@ FIRST_DAY = 2000
 
 
 def plan_day(n: int, mode: str, day: int, seeds: int) -> dict:
-    problem = random_problem(n, day, mode, tight=True)
-    runs = []
-    for seed in range(seeds):
-        began = time.thread_time()
-        route = solve(problem, seed=seed)
-        runs.append((profile(problem, route), route.travel_minutes, time.thread_time() - began))
-    best = max(p for p, _, _ in runs)
-    at_best = [t for p, t, _ in runs if p == best]
+    case = Case(f"{n}-{mode}-{day}", "random", random_problem(n, day, mode, tight=True))
+    runs = run_engine(case, seeds)
+    profiles = [profile(case.problem, r.route) for r in runs]
+    best = max(profiles)
+    at_best = [r.route.travel_minutes for r, p in zip(runs, profiles, strict=True) if p == best]
     return {
-        "name": f"{n}-{mode}-{day}",
-        "over_full": sum(best) < len(problem.stops),
+        "name": case.name,
+        "over_full": sum(best) < len(case.problem.stops),
         "best": best,
         "misses": len(runs) - len(at_best),
         "spread": max(at_best) / min(at_best) - 1,
         "travel": (min(at_best), max(at_best)),
-        "cpu_ms": 1000 * statistics.median(c for _, _, c in runs),
+        "cpu_ms": 1000 * statistics.median(r.seconds for r in runs),
         "runs": len(runs),
     }
 
