@@ -51,6 +51,10 @@ class Solution:
         if self.tie < 0:
             self.tie = self.travel
 
+    def by_travel(self) -> Solution:
+        """The same route compared by travel at equal prize (as outside the room search)."""
+        return Solution(self.route, self.prize, self.travel)
+
     def better_than(self, other: Solution) -> bool:
         if self.prize != other.prize:
             return self.prize > other.prize
@@ -332,7 +336,7 @@ class Search:
                 return best
 
     def _keep_shortest(self, cand: Solution) -> None:
-        by_travel = Solution(cand.route, cand.prize, cand.travel)
+        by_travel = cand.by_travel()
         if self.shortest is None or by_travel.better_than(self.shortest):
             self.shortest = by_travel
 

@@ -223,7 +223,7 @@ def _room_then_travel(
     found = search.run(start, mid, cap, wall_deadline)
     found = _search_again(search, start, found, mid, cap, wall_deadline)
     search.seek_room(False)
-    found = Solution(found.route, found.prize, found.travel)
+    found = found.by_travel()
     shortest = search.shortest
     if shortest is not None and shortest.better_than(found):
         found = shortest
